@@ -1,0 +1,56 @@
+# Open DMC. Quick start: `make run` (demo on http://127.0.0.1:8000) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup system-deps migrate demo check lint typecheck test-sqlite test-postgres clean
+
+$(BIN)/python:
+	$$(command -v $(PYTHON) || command -v python3) -m venv $(VENV)
+
+$(STAMP): requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	$(BIN)/uv pip install --python $(BIN)/python -q --require-hashes -r requirements/dev.lock
+	$(BIN)/uv pip install --python $(BIN)/python -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/dmc migrate -v0
+
+demo: migrate
+	$(BIN)/dmc demo
+
+run: demo
+	PORT=$(PORT) $(BIN)/dmc serve
+
+# Debian packages the browser tests need (Chromium + Thai fonts); installed when missing.
+system-deps:
+	@bash scripts/system-deps.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy dmc config
+
+check: lint typecheck
+	$(BIN)/dmc makemigrations --check --dry-run -v0
+	DMC_ENV=prod DMC_SECRET_KEY=$$(printf 'k%.0s' {1..60}) DMC_ALLOWED_HOSTS=dmc.example.go.th \
+	  $(BIN)/dmc check --deploy --fail-level WARNING
+
+# The whole suite on the database DATABASE_URL names (SQLite by default).
+test: setup system-deps
+	DMC_ENV=test $(BIN)/pytest -q -n 2 --dist loadfile
+
+test-postgres: setup system-deps
+	DMC_ENV=test DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dmc} \
+	  $(BIN)/pytest -q -n 2 --dist loadfile
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/static

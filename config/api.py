@@ -1,0 +1,102 @@
+"""The REST API at /api/v1/: one NinjaAPI, its auth, and the one error shape.
+
+Every error is ``{"code", "message", "fields"}`` (``ErrorOut``); messages follow the
+``Accept-Language``/UI language (Thai by default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from dmc.accounts.actor import Actor
+from dmc.accounts.services import token_authenticate
+from dmc.core.errors import DmcError, ErrorCode, render_message
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer dmc_…``: acts as the role assignment the token was made for."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        actor = token_authenticate(token)
+        if actor is not None:
+            request.actor = actor  # type: ignore[attr-defined]
+        return actor
+
+
+class SessionActorAuth(APIKeyCookie):
+    """The web session (CSRF-checked on unsafe methods), acting in the role picked at login."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+        return getattr(request, "actor", None)
+
+
+api = NinjaAPI(
+    title="Open DMC API",
+    version="1",
+    description=(
+        "API ของระบบจัดเก็บข้อมูลนักเรียนรายบุคคล สำหรับระบบสารสนเทศของโรงเรียน / The Open DMC API"
+        " for school information systems. Authenticate with `Authorization: Bearer <token>`"
+        " (create one at POST /api/v1/tokens while logged in). Every error has the shape"
+        ' {"code", "message", "fields"}.'
+    ),
+    auth=[TokenAuth(), SessionActorAuth()],
+    urls_namespace="api",
+)
+
+
+def _lang(request: HttpRequest) -> str:
+    accept = request.headers.get("Accept-Language", "")
+    if accept.lower().startswith("en"):
+        return "en"
+    return "en" if request.COOKIES.get("dmc_lang") == "en" else "th"
+
+
+def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DmcError)
+def on_dmc_error(request: HttpRequest, exc: DmcError) -> HttpResponse:
+    with translation.override(_lang(request)):
+        return _error(request, exc.http_status, exc.as_dict())
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload")]
+        fields.setdefault(".".join(loc) or "__all__", []).append(str(err.get("msg", "")))
+    message = render_message(ErrorCode.VALIDATION, {}, _lang(request))
+    return _error(request, 422, {"code": "validation", "message": message, "fields": fields})
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = render_message(ErrorCode.NOT_AUTHENTICATED, {}, _lang(request))
+    return _error(request, 401, {"code": "not_authenticated", "message": message, "fields": {}})
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(exc.status_code, "error")
+    return _error(request, exc.status_code, {"code": code, "message": str(exc), "fields": {}})
+
+
+from dmc.accounts.api import router as accounts_router  # noqa: E402
+from dmc.schools.api import router as schools_router  # noqa: E402
+from dmc.students.api import router as students_router  # noqa: E402
+
+api.add_router("/", accounts_router)
+api.add_router("/schools", schools_router)
+api.add_router("/students", students_router)

@@ -1,0 +1,176 @@
+"""Open DMC settings, driven by the environment.
+
+DMC_ENV selects the profile: ``dev`` (default; the demo and local work), ``test`` (set by the
+test runner) and ``prod``. DATABASE_URL selects the database (SQLite under var/ by default).
+The settable server clock (DMC_CLOCK_SETTABLE) can never be switched on in ``prod``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DMC_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DMC_ENV = os.environ.get("DMC_ENV", "dev")
+if DMC_ENV not in {"dev", "test", "prod"}:
+    raise ImproperlyConfigured(f"DMC_ENV must be dev, test or prod, not {DMC_ENV!r}")
+PROD = DMC_ENV == "prod"
+
+DEBUG = os.environ.get("DMC_DEBUG", "0" if PROD else "1") == "1" and not PROD
+if PROD:
+    SECRET_KEY = os.environ.get("DMC_SECRET_KEY", "")
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured("DMC_SECRET_KEY (>= 50 characters) is required in production")
+else:
+    SECRET_KEY = os.environ.get("DMC_SECRET_KEY", "insecure-dev-key-" + "x" * 40)
+
+ALLOWED_HOSTS = os.environ.get("DMC_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+# The server clock may be moved only outside production (tests, the demo).
+DMC_CLOCK_SETTABLE = (not PROD) and os.environ.get("DMC_CLOCK_SETTABLE", "1") == "1"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "dmc.core",
+    "dmc.accounts",
+    "dmc.schools",
+    "dmc.rounds",
+    "dmc.students",
+    "dmc.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "dmc.core.middleware.LanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dmc.accounts.middleware.ActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "dmc" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dmc.core.context.dmc_context",
+            ],
+            "builtins": ["dmc.core.templatetags.dmc"],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'dmc.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DMC_CONN_MAX_AGE", "60")),
+    )
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue (busy timeout) instead of failing on a lock upgrade.
+    _db["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            " PRAGMA busy_timeout=10000;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 10,
+    }
+    _db["CONN_MAX_AGE"] = 0
+    # A file, not :memory:, so concurrent-transaction tests and the live server share one database.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test_dmc.sqlite3")}
+else:
+    _db.setdefault("OPTIONS", {})
+    _db["TEST"] = {"NAME": os.environ.get("DMC_TEST_DB_NAME", "test_dmc")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "role-pick"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+]
+if DMC_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "th"
+LANGUAGES = [("th", "ไทย"), ("en", "English")]
+TIME_ZONE = "Asia/Bangkok"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "dmc" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PROD
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 8 * 3600
+CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the cookie-less meta tag instead
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PROD:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = os.environ.get("DMC_SSL_REDIRECT", "1") == "1"
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Application logs never carry names or citizen IDs (PDPA); the filter masks 13-digit runs anyway.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"pdpa": {"()": "dmc.core.logging.MaskPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["pdpa"]}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DMC_LOG_LEVEL", "WARNING")},
+}
+
+DMC_STUDENT_PAGE_SIZE = 50
+WHITENOISE_USE_FINDERS = not PROD

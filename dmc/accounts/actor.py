@@ -1,0 +1,59 @@
+"""The acting user in one chosen role: the unit every service and selector is scoped by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dmc.accounts.models import ROLE_EN, SCHOOL_ROLES, Role, RoleAssignment, User
+from dmc.core.errors import DmcError, ErrorCode
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+    role: str
+    assignment_id: int | None
+    school_id: int | None = None
+    area_id: int | None = None
+
+    @classmethod
+    def from_assignment(cls, assignment: RoleAssignment) -> Actor:
+        area_id = assignment.area_id
+        if assignment.school_id is not None:
+            area_id = assignment.school.area_id
+        return cls(
+            user=assignment.user,
+            role=assignment.role,
+            assignment_id=assignment.pk,
+            school_id=assignment.school_id,
+            area_id=area_id,
+        )
+
+    @property
+    def is_school(self) -> bool:
+        return self.role in SCHOOL_ROLES
+
+    @property
+    def is_area(self) -> bool:
+        return self.role == Role.AREA_OFFICER
+
+    @property
+    def is_obec(self) -> bool:
+        return self.role == Role.OBEC_ADMIN
+
+    def covers_school(self, school_id: int, area_id: int) -> bool:
+        """True when the school is inside this actor's scope."""
+        if self.is_obec:
+            return True
+        if self.is_area:
+            return area_id == self.area_id
+        return school_id == self.school_id
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise DmcError(
+                ErrorCode.ROLE_NOT_ALLOWED,
+                http_status=403,
+                role_th=Role(self.role).label,
+                role_en=ROLE_EN[Role(self.role)],
+            )

@@ -1,0 +1,32 @@
+"""Helpers shared by the HTML views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from dmc.accounts.actor import Actor
+
+
+def actor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in and acting in a chosen role, else to login / the role picker."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(f"/login/?next={request.path}")
+        if getattr(request, "actor", None) is None:
+            return redirect("role-pick")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    actor = getattr(request, "actor", None)
+    assert actor is not None  # guaranteed by actor_required
+    return actor

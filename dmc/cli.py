@@ -1,0 +1,34 @@
+"""The ``dmc`` command: Open DMC's management commands with the project's settings.
+
+``dmc demo``, ``dmc serve``, ``dmc synth`` … each has ``--help``. Django's own commands
+(``dmc migrate``, ``dmc check`` …) work too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OURS = {
+    "demo": "load the demo data and print the demo accounts",
+    "serve": "serve the web application (gunicorn)",
+    "synth": "write synthetic national-shape data in the 39-column DMC format",
+}
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    args = sys.argv[1:]
+    if not args or args[0] in ("-h", "--help", "help"):
+        print("usage: dmc <command> [options]   (dmc <command> --help for its options)\n")  # noqa: T201
+        for name, text in OURS.items():
+            print(f"  {name:<8} {text}")  # noqa: T201
+        print("\nDjango commands (migrate, check, createsuperuser, …) also work.")  # noqa: T201
+        return
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["dmc", *args])
+
+
+if __name__ == "__main__":
+    main()

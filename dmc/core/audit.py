@@ -1,0 +1,67 @@
+"""Writing audit events. Call inside the service's transaction, after the change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from dmc.core import clock
+from dmc.core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from dmc.accounts.actor import Actor
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(instance: models.Model, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The named fields of ``instance`` as JSON-ready values (FKs as ids)."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        attname = getattr(field, "attname", name)
+        out[name] = _jsonable(getattr(instance, attname))
+    return out
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the keys whose value changed."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    *,
+    actor: Actor | None,
+    action: str,
+    target: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    school_id: int | None = None,
+    area_id: int | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        at=clock.now(),
+        actor=actor.user if actor else None,
+        actor_role=actor.role if actor else "system",
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        school_id=school_id if school_id is not None else (actor.school_id if actor else None),
+        area_id=area_id if area_id is not None else (actor.area_id if actor else None),
+        before={k: _jsonable(v) for k, v in (before or {}).items()},
+        after={k: _jsonable(v) for k, v in (after or {}).items()},
+        reason=reason,
+    )

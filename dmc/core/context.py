@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from dmc.core import clock
+from dmc.core.i18n import lang
+
+
+def dmc_context(request: HttpRequest) -> dict[str, Any]:
+    return {
+        "lang": lang(),
+        "actor": getattr(request, "actor", None),
+        "server_now": clock.local(clock.now()),
+        "clock_settable": clock.settable(),
+    }

@@ -1,0 +1,42 @@
+"""Scoped reads of areas and schools."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from dmc.accounts.actor import Actor
+from dmc.core.errors import not_found, not_in_scope
+from dmc.schools.models import AreaOffice, School
+
+
+def school_scope(actor: Actor) -> Q:
+    if actor.is_obec:
+        return Q()
+    if actor.is_area:
+        return Q(area_id=actor.area_id)
+    return Q(pk=actor.school_id)
+
+
+def school_list(*, actor: Actor, area_code: str | None = None) -> QuerySet[School]:
+    qs = School.objects.filter(school_scope(actor)).select_related("area")
+    if area_code:
+        qs = qs.filter(area__code=area_code)
+    return qs.order_by("area__code", "smis_code")
+
+
+def school_get(*, actor: Actor, smis_code: str) -> School:
+    """Raises NOT_FOUND for an unknown code and NOT_IN_SCOPE (403) for another unit's school:
+    school codes are public, so refusing openly leaks nothing."""
+    school = School.objects.select_related("area").filter(smis_code=smis_code).first()
+    if school is None:
+        raise not_found()
+    if not actor.covers_school(school.pk, school.area_id):
+        raise not_in_scope()
+    return school
+
+
+def area_list(*, actor: Actor) -> QuerySet[AreaOffice]:
+    qs = AreaOffice.objects.all()
+    if not actor.is_obec:
+        qs = qs.filter(pk=actor.area_id)
+    return qs.annotate(school_count=Count("schools")).order_by("code")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dmc.accounts import selectors as account_selectors
+from dmc.accounts.web import actor_of, actor_required
+from dmc.core import clock
+from dmc.rounds import selectors as round_selectors
+from dmc.rounds.rules import STATE_LABELS
+from dmc.schools import selectors
+from dmc.students import selectors as student_selectors
+from dmc.students.models import Enrolment
+
+
+@actor_required
+def home(request: HttpRequest) -> HttpResponse:
+    """A home page per role: the school's totals, the area's schools, or the nation's areas."""
+    actor = actor_of(request)
+    now = clock.now()
+    year = round_selectors.current_year(now)
+    rounds = []
+    if year is not None:
+        for r in round_selectors.rounds_of_year(year):
+            state = round_selectors.state_of(r, now)
+            rounds.append({"round": r, "state": state, "state_label": STATE_LABELS[state]})
+    ctx: dict[str, object] = {"year": year, "rounds": rounds}
+    active = Q(enrolments__status=Enrolment.Status.ACTIVE, enrolments__academic_year=year)
+    if actor.is_school:
+        school = selectors.school_get(actor=actor, smis_code=request.assignment.school.smis_code)  # type: ignore[attr-defined]
+        counts = student_selectors.grade_counts(actor=actor, school=school, academic_year=year or 0)
+        ctx.update(
+            school=school,
+            counts=counts,
+            total_male=sum(c.male for c in counts),
+            total_female=sum(c.female for c in counts),
+        )
+    elif actor.is_area:
+        ctx["schools"] = selectors.school_list(actor=actor).annotate(
+            students=Count("enrolments", filter=active)
+        )
+        ctx["pending"] = account_selectors.pending_approvals(actor=actor).count()
+    else:
+        ctx["areas"] = selectors.area_list(actor=actor).annotate(
+            students=Count(
+                "schools__enrolments",
+                filter=Q(
+                    schools__enrolments__status=Enrolment.Status.ACTIVE,
+                    schools__enrolments__academic_year=year,
+                ),
+            )
+        )
+        ctx["pending"] = account_selectors.pending_approvals(actor=actor).count()
+    return render(request, "dmc/home.html", ctx)
+
+
+@actor_required
+def area_schools(request: HttpRequest, code: str) -> HttpResponse:
+    actor = actor_of(request)
+    year = round_selectors.current_year(clock.now())
+    schools = selectors.school_list(actor=actor, area_code=code).annotate(
+        students=Count(
+            "enrolments",
+            filter=Q(enrolments__status=Enrolment.Status.ACTIVE, enrolments__academic_year=year),
+        )
+    )
+    return render(
+        request, "dmc/area_schools.html", {"schools": schools, "area_code": code, "year": year}
+    )

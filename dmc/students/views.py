@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import contextlib
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from dmc.accounts.web import actor_of, actor_required
+from dmc.core import clock
+from dmc.core.codes import GRADES
+from dmc.core.errors import DmcError, ErrorCode
+from dmc.rounds import selectors as round_selectors
+from dmc.schools import selectors as school_selectors
+from dmc.students import selectors, services
+from dmc.students.forms import StudentForm, initial_for
+
+
+@actor_required
+def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
+    actor = actor_of(request)
+    school = school_selectors.school_get(actor=actor, smis_code=smis_code)
+    year = round_selectors.current_year(clock.now()) or 0
+    with contextlib.suppress(ValueError):
+        year = int(request.GET.get("year", year))
+    search = request.GET.get("q", "")[:100]
+    grade = request.GET.get("grade", "")
+    if grade not in GRADES:
+        grade = ""
+    qs = selectors.enrolment_list(
+        actor=actor, school=school, academic_year=year, search=search, grade=grade
+    )
+    page = selectors.enrolment_page(qs, request.GET.get("page"))
+    ctx = {
+        "school": school,
+        "year": year,
+        "page": page,
+        "q": search,
+        "grade": grade,
+        "grades": GRADES.choices(),
+    }
+    template = "dmc/partials/student_rows.html" if request.htmx else "dmc/student_list.html"  # type: ignore[attr-defined]
+    return render(request, template, ctx)
+
+
+@actor_required
+def student_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    enrolment = selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id)
+    can_edit = actor.role in ("school_officer", "obec_admin")
+    status = 200
+    conflict = None
+    if request.method == "POST":
+        if not can_edit:
+            actor.require_role("school_officer", "obec_admin")
+        form = StudentForm(request.POST)
+        if form.is_valid():
+            changes = form.changes()
+            if not form.errors:
+                try:
+                    services.student_update(
+                        actor=actor,
+                        enrolment_id=enrolment.pk,
+                        person_version=form.cleaned_data["person_version"],
+                        enrolment_version=form.cleaned_data["enrolment_version"],
+                        changes=changes,
+                    )
+                except DmcError as exc:
+                    status = exc.http_status
+                    if exc.code == ErrorCode.STALE_VERSION:
+                        conflict = exc.message
+                    for name, messages in (exc.fields or {}).items():
+                        for message in messages or [exc.message]:
+                            form.add_error(name if name in form.fields else None, message)
+                    if not exc.fields and exc.code != ErrorCode.STALE_VERSION:
+                        form.add_error(None, exc.message)
+                else:
+                    request.session["dmc_flash"] = "saved"
+                    return redirect("student-detail", enrolment_id=enrolment.pk)
+        if form.errors and status == 200:
+            status = 400
+        latest = selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id)
+    else:
+        form = StudentForm(initial=initial_for(enrolment))
+        latest = enrolment
+    saved = request.session.pop("dmc_flash", None) == "saved"
+    return render(
+        request,
+        "dmc/student_detail.html",
+        {
+            "enrolment": latest,
+            "form": form,
+            "can_edit": can_edit,
+            "saved": saved,
+            "conflict": conflict,
+        },
+        status=status,
+    )
