@@ -41,7 +41,8 @@ typecheck: setup
 
 check: lint typecheck
 	$(BIN)/dmc makemigrations --check --dry-run -v0
-	DMC_ENV=prod DMC_SECRET_KEY=$$(printf 'k%.0s' {1..60}) DMC_ALLOWED_HOSTS=dmc.example.go.th \
+	DMC_ENV=prod DMC_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  DMC_ALLOWED_HOSTS=dmc.example.go.th \
 	  $(BIN)/dmc check --deploy --fail-level WARNING
 
 # The whole suite on the database DATABASE_URL names (SQLite by default).

@@ -19,7 +19,7 @@ class Actor:
     @classmethod
     def from_assignment(cls, assignment: RoleAssignment) -> Actor:
         area_id = assignment.area_id
-        if assignment.school_id is not None:
+        if assignment.school is not None:
             area_id = assignment.school.area_id
         return cls(
             user=assignment.user,
@@ -57,3 +57,11 @@ class Actor:
                 role_th=Role(self.role).label,
                 role_en=ROLE_EN[Role(self.role)],
             )
+
+
+def api_actor(request: object) -> Actor:
+    """The actor an API request authenticated as (set by the API's auth classes)."""
+    actor = getattr(request, "auth", None)
+    if not isinstance(actor, Actor):
+        raise DmcError(ErrorCode.NOT_AUTHENTICATED, http_status=401)
+    return actor

@@ -4,10 +4,10 @@ import datetime as dt
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router, Schema, Status
 
 from dmc.accounts import services
-from dmc.accounts.actor import Actor
+from dmc.accounts.actor import Actor, api_actor
 from dmc.accounts.models import ApiToken
 from dmc.core.schemas import ERRORS, MAX_ID
 
@@ -38,7 +38,7 @@ class TokenCreatedOut(TokenOut):
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return api_actor(request)
 
 
 @router.get("/me", response={200: MeOut, **ERRORS}, summary="Who am I (user and active role)")
@@ -67,16 +67,19 @@ def token_list(request: HttpRequest) -> list[ApiToken]:
     response={201: TokenCreatedOut, **ERRORS},
     summary="Create an API token for the current role (the secret is shown once)",
 )
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
+def token_create(request: HttpRequest, payload: TokenIn) -> Status:
     token, secret = services.token_create(actor=_actor(request), name=payload.name)
-    return 201, {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-        "revoked_at": None,
-        "token": secret,
-    }
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+            "revoked_at": None,
+            "token": secret,
+        },
+    )
 
 
 @router.delete(

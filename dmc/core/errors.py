@@ -238,7 +238,8 @@ class Collector:
         try:
             return fn(*args, **kwargs)
         except DmcError as exc:
-            self.errors.append(exc)
+            # a combined error from a nested collector contributes its parts
+            self.errors.extend(getattr(exc, "errors", None) or [exc])
             return None
 
     def raise_if_any(self) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from dmc.accounts.actor import api_actor
 from dmc.core import clock
 from dmc.core.schemas import ERRORS
 from dmc.rounds import selectors as round_selectors
@@ -53,12 +54,12 @@ class StudentQuery(Schema):
 
 @router.get("", response={200: list[SchoolOut], **ERRORS}, summary="Schools in my scope")
 def school_list(request: HttpRequest, area_code: str | None = None) -> list[School]:
-    return list(selectors.school_list(actor=request.auth, area_code=area_code)[:5000])  # type: ignore[arg-type]
+    return list(selectors.school_list(actor=api_actor(request), area_code=area_code)[:5000])
 
 
 @router.get("/{smis_code}", response={200: SchoolOut, **ERRORS}, summary="One school")
 def school_get(request: HttpRequest, smis_code: str) -> School:
-    return selectors.school_get(actor=request.auth, smis_code=smis_code)  # type: ignore[arg-type]
+    return selectors.school_get(actor=api_actor(request), smis_code=smis_code)
 
 
 def student_row(e: Enrolment) -> dict[str, object]:
@@ -87,13 +88,13 @@ def student_row(e: Enrolment) -> dict[str, object]:
 def school_students(
     request: HttpRequest, smis_code: str, filters: Query[StudentQuery]
 ) -> dict[str, object]:
-    actor = request.auth
-    school = selectors.school_get(actor=actor, smis_code=smis_code)  # type: ignore[arg-type]
+    actor = api_actor(request)
+    school = selectors.school_get(actor=actor, smis_code=smis_code)
     year = filters.year or round_selectors.current_year(clock.now()) or 0
     qs = student_selectors.enrolment_list(
         actor=actor,
         school=school,
-        academic_year=year,  # type: ignore[arg-type]
+        academic_year=year,
         search=filters.q,
         grade=filters.grade,
     )

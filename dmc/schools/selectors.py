@@ -14,7 +14,7 @@ def school_scope(actor: Actor) -> Q:
         return Q()
     if actor.is_area:
         return Q(area_id=actor.area_id)
-    return Q(pk=actor.school_id)
+    return Q(pk=actor.school_id or 0)
 
 
 def school_list(*, actor: Actor, area_code: str | None = None) -> QuerySet[School]:
@@ -38,5 +38,5 @@ def school_get(*, actor: Actor, smis_code: str) -> School:
 def area_list(*, actor: Actor) -> QuerySet[AreaOffice]:
     qs = AreaOffice.objects.all()
     if not actor.is_obec:
-        qs = qs.filter(pk=actor.area_id)
+        qs = qs.filter(pk=actor.area_id or 0)
     return qs.annotate(school_count=Count("schools")).order_by("code")

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Path, Router, Schema
 from pydantic import Field
 
+from dmc.accounts.actor import api_actor
 from dmc.core.errors import Collector
 from dmc.core.normalize import parse_date, parse_decimal
 from dmc.core.schemas import ERRORS, MAX_ID
@@ -81,7 +82,7 @@ def student_out(e: Enrolment) -> dict[str, Any]:
 
 @router.get("/{enrolment_id}", response={200: StudentOut, **ERRORS}, summary="One student")
 def student_get(request: HttpRequest, enrolment_id: EnrolmentId) -> dict[str, Any]:
-    return student_out(selectors.enrolment_get(actor=request.auth, enrolment_id=enrolment_id))  # type: ignore[arg-type]
+    return student_out(selectors.enrolment_get(actor=api_actor(request), enrolment_id=enrolment_id))
 
 
 @router.patch(
@@ -104,10 +105,10 @@ def student_patch(
             changes[name] = "" if value is None else str(value)
     c.raise_if_any()
     services.student_update(
-        actor=request.auth,
-        enrolment_id=enrolment_id,  # type: ignore[arg-type]
+        actor=api_actor(request),
+        enrolment_id=enrolment_id,
         person_version=payload.person_version,
         enrolment_version=payload.enrolment_version,
         changes=changes,
     )
-    return student_out(selectors.enrolment_get(actor=request.auth, enrolment_id=enrolment_id))  # type: ignore[arg-type]
+    return student_out(selectors.enrolment_get(actor=api_actor(request), enrolment_id=enrolment_id))

@@ -326,8 +326,8 @@ def student_update(
 
     person_changes = {k: v for k, v in changes.items() if k in PERSON_FIELDS}
     merged = {k: getattr(person, k) for k in PERSON_FIELDS} | person_changes
-    cleaned = validate_person(merged, on=local(now).date())
     c = Collector()
+    cleaned = c.check(validate_person, merged, on=local(now).date())
     for name in ("weight_kg", "height_cm"):
         if name in changes:
             c.check(rules.check_measure, changes[name], field=name)
@@ -341,6 +341,7 @@ def student_update(
             )
         )
     c.raise_if_any()
+    assert cleaned is not None
 
     p_before = audit.snapshot(person, PERSON_FIELDS)
     e_before = audit.snapshot(enrolment, ENROLMENT_FIELDS)
