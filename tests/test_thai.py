@@ -66,6 +66,9 @@ def test_decimals() -> None:
     assert parse_decimal("๓๕,๕", field="w") == Decimal("35.5")
     assert parse_decimal(" 120 ", field="h") == Decimal("120.0")
     assert parse_decimal("", field="h") is None
+    assert parse_decimal("1,000", field="w") == Decimal("1000.0")
+    assert parse_decimal("1,234.56", field="w", places=2) == Decimal("1234.56")
+    assert parse_decimal("35,25", field="w", places=2) == Decimal("35.25")
     for bad in ("abc", "NaN", "inf"):
         with pytest.raises(DmcError) as exc:
             parse_decimal(bad, field="w")

@@ -133,7 +133,7 @@ def assignment_decide(
     """
     actor.require_role(Role.AREA_OFFICER, Role.OBEC_ADMIN)
     assignment = (
-        RoleAssignment.objects.select_for_update()
+        RoleAssignment.objects.select_for_update(of=("self",))
         .select_related("school")
         .filter(pk=assignment_id)
         .first()
@@ -206,7 +206,7 @@ def token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
 @transaction.atomic
 def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
     token = (
-        ApiToken.objects.select_for_update()
+        ApiToken.objects.select_for_update(of=("self",))
         .filter(pk=token_id, assignment__user=actor.user)
         .first()
     )

@@ -81,7 +81,9 @@ def role_pick(request: HttpRequest) -> HttpResponse:
 @require_POST
 def language_switch(request: HttpRequest) -> HttpResponse:
     language = "en" if request.POST.get("lang") == "en" else "th"
-    nxt = request.POST.get("next") or "/"
+    # The Referer is the page as the user sees it now (HTMX may have pushed a newer URL than the
+    # one the form was rendered with); the hidden field is the fallback.
+    nxt = request.headers.get("Referer") or request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         nxt = "/"
     response = redirect(nxt)

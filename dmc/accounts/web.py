@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 
 from dmc.accounts.actor import Actor
@@ -18,7 +19,7 @@ def actor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect(f"/login/?next={request.path}")
+            return redirect_to_login(request.get_full_path())
         if getattr(request, "actor", None) is None:
             return redirect("role-pick")
         return view(request, *args, **kwargs)

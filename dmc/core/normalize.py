@@ -21,6 +21,8 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 # as "2553" is never mistaken for one.
 _SERIAL_MIN, _SERIAL_MAX = 10_000, 80_000
 _SPACES = re.compile(r"\s+")
+_THOUSANDS = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _REPEATED_MARK = re.compile("([\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])\\1+")
 
 
@@ -72,7 +74,11 @@ def parse_decimal(value: object, *, field: str, places: int = 1) -> Decimal | No
     """A number with Thai digits or a comma decimal separator; blank -> None."""
     if value is None:
         return None
-    text = to_arabic_digits(clean_text(value)).replace(",", ".")
+    text = to_arabic_digits(clean_text(value)).replace(" ", "")
+    if _THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")  # 1,000 or 1,000.5: thousands separators
+    elif _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")  # 35,5: a decimal comma
     if text in {"", "-"}:
         return None
     try:

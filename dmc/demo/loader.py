@@ -244,7 +244,7 @@ def create_accounts(schools: dict[str, School], areas: list[AreaOffice]) -> list
         grant(actor=None, user=director, role=Role.SCHOOL_DIRECTOR, school=school)
         out.append(DemoAccount(officer.username, Role.SCHOOL_OFFICER, school.name))
         out.append(DemoAccount(director.username, Role.SCHOOL_DIRECTOR, school.name))
-    # one person holding two roles (officer of school 2 and of school 3) to show the role picker
+    # one person holding two roles (officer of schools 1 and 2) to show the role picker
     first_schools = list(schools.values())[:2]
     multi = _user("multi.role", "ครูหลาย", "บทบาท")
     for school in first_schools:
@@ -255,7 +255,7 @@ def create_accounts(schools: dict[str, School], areas: list[AreaOffice]) -> list
     # one registration waiting for the area's approval
     account_services.user_register(
         username="pending.teacher",
-        password=DEMO_PASSWORD + "!x",
+        password=DEMO_PASSWORD,  # the printed password, so logging in shows "awaiting approval"
         first_name="ครูใหม่",
         last_name="รออนุมัติ",
         email="pending@demo.invalid",
@@ -270,15 +270,17 @@ def demo_loaded() -> bool:
 
 
 def accounts() -> list[DemoAccount]:
-    out = []
+    """The approved accounts as ``create_accounts`` lists them: one entry per user and role, the
+    scopes of a role held at several schools (multi.role) joined with " + "."""
+    scopes: dict[tuple[str, str], list[str]] = {}
     for a in (
         RoleAssignment.objects.filter(status=RoleAssignment.Status.APPROVED)
         .select_related("user", "school", "area")
         .order_by("id")
     ):
         scope = a.school.name if a.school else (a.area.name if a.area else "สพฐ.")
-        out.append(DemoAccount(a.user.username, a.role, scope))
-    return out
+        scopes.setdefault((a.user.username, a.role), []).append(scope)
+    return [DemoAccount(user, role, " + ".join(s)) for (user, role), s in scopes.items()]
 
 
 @transaction.atomic

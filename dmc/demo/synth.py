@@ -21,6 +21,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +29,7 @@ from dmc.core.codes import CODES, GRADES, PROVINCES
 from dmc.core.ids import check_digit
 from dmc.core.thai import format_date_be
 from dmc.exchange.format import HEADER, NO, YES
-from dmc.students.rules import age_on
+from dmc.students.rules import HEIGHT_RANGE, WEIGHT_RANGE, age_on
 
 NATIONAL_SCHOOLS = 29_449
 NATIONAL_STUDENTS = 6_630_000
@@ -268,10 +269,16 @@ def _measures(rng: random.Random, sex: str, age: int) -> tuple[float | None, flo
     if rng.random() < 0.01:
         return None, None
     a = min(max(age, 3), 20) - 3
-    height = rng.gauss(_HEIGHT[sex][a], 5.5)
+    height = _clamp(rng.gauss(_HEIGHT[sex][a], 5.5), HEIGHT_RANGE)
     bmi = _BMI[a] * rng.lognormvariate(0, 0.14)
-    weight = bmi * (height / 100) ** 2
+    # the far tails (short and thin 4-year-olds: 27 of 6.63 M rows) would fail the importer's
+    # plausibility check, so values are kept inside the rules' ranges
+    weight = _clamp(bmi * (height / 100) ** 2, WEIGHT_RANGE)
     return round(weight, 1), round(height, 1)
+
+
+def _clamp(value: float, bounds: tuple[Decimal, Decimal]) -> float:
+    return min(max(value, float(bounds[0])), float(bounds[1]))
 
 
 def students_of(

@@ -60,6 +60,12 @@ def check_code(list_name: str, value: str, *, field: str, label_th: str, label_e
         )
 
 
+def plain(value: Decimal) -> str:
+    """A number as people write it: 999, 32.5 (no trailing .0, no exponent)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def check_measure(value: Decimal | None, *, field: str) -> None:
     """Weight (kg) and height (cm) must be plausible when given."""
     if value is None:
@@ -75,7 +81,7 @@ def check_measure(value: Decimal | None, *, field: str) -> None:
             ErrorCode.VALUE_RANGE,
             field_th=th,
             field_en=en,
-            value=value,
+            value=plain(value),
             low=low,
             high=high,
             fields={field: ["value_range"]},

@@ -317,7 +317,11 @@ def student_update(
     if head is None or not actor.covers_school(head["school_id"], head["school__area_id"]):
         raise not_found()
     person = Person.objects.select_for_update().get(pk=head["person_id"])
-    enrolment = Enrolment.objects.select_for_update().select_related("school").get(pk=enrolment_id)
+    enrolment = (
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("school")
+        .get(pk=enrolment_id)
+    )
     if enrolment.version != enrolment_version or person.version != person_version:
         changed = max(enrolment.updated_at, person.updated_at)
         raise conflict(ErrorCode.STALE_VERSION, changed_at=format_datetime_be(local(changed)))

@@ -1,12 +1,14 @@
 """Browser fixtures: one headless Debian Chromium per test session (per xdist worker), a fresh
 context and page per test, and a helper that logs in through the real login page.
 
-Chromium is required: a missing browser FAILS the tests, unless DMC_SKIP_E2E=1 is set, in which
-case they are skipped with the reason. Nothing is downloaded (no ``playwright install``).
+Chromium is required: without it every browser test errors at setup (the run fails) with how to
+install it, unless DMC_SKIP_E2E=1 is set, in which case they are skipped with the reason.
+Nothing is downloaded (no ``playwright install``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Error, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD
 
@@ -31,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 10_000
 SHOTS_DIR = Path(settings.VAR_DIR)
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _no_browser(reason: str) -> None:
@@ -76,10 +79,8 @@ def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Pa
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed and not pg.is_closed():
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        try:
+        with contextlib.suppress(Error):
             pg.screenshot(path=str(SHOTS_DIR / f"e2e-failed-{name}.png"), full_page=True)
-        except Error:
-            pass
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
