@@ -105,7 +105,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     _db["CONN_MAX_AGE"] = 0
     # A file, not :memory:, so concurrent-transaction tests and the live server share one database.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test_dmc.sqlite3")}
+    # One file per test process, so two test runs in one checkout never share a database.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test_dmc_{os.getpid()}.sqlite3")}
 else:
     _db.setdefault("OPTIONS", {})
     _db["TEST"] = {"NAME": os.environ.get("DMC_TEST_DB_NAME", "test_dmc")}

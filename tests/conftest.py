@@ -169,3 +169,10 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if transactional:
         audit_sql.uninstall(connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock_cache() -> Iterator[None]:
+    """A test that moved the shared demo clock must not leak it into the next test."""
+    yield
+    clock.invalidate_cache()

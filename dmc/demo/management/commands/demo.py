@@ -4,8 +4,10 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from dmc.accounts.models import ROLE_EN, Role
+from dmc.core import audit_sql, clock
 from dmc.core.errors import DmcError
 from dmc.demo import loader
 
@@ -26,7 +28,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["reset"]:
-            call_command("flush", interactive=False, verbosity=0)
+            if not clock.settable():
+                raise CommandError("--reset is for the demo only (the clock is locked here)")
+            # the audit log is append-only in the database; emptying the whole demo database is
+            # the one place its triggers are lifted, and they are put back at once
+            audit_sql.uninstall(connection)
+            try:
+                call_command("flush", interactive=False, verbosity=0)
+            finally:
+                audit_sql.install(connection)
         try:
             if loader.demo_loaded():
                 self.stdout.write("Demo data already loaded (use --reset to reload).")
