@@ -18,6 +18,30 @@ from dmc.schools.models import AreaOffice, School
 _ASSIGNMENT_FIELDS = ("role", "school", "area", "status", "decided_by", "decided_at")
 
 
+def _audit_assignment(
+    actor: Actor | None,
+    action: str,
+    assignment: RoleAssignment,
+    before: dict[str, object] | None = None,
+    reason: str = "",
+) -> None:
+    """Audit a change to an assignment under the unit it concerns (its school and area)."""
+    after = audit.snapshot(assignment, _ASSIGNMENT_FIELDS)
+    if before is not None:
+        before, after = audit.diff(before, after)
+    school = assignment.school
+    audit.record(
+        actor=actor,
+        action=action,
+        target=assignment,
+        before=before,
+        after=after,
+        reason=reason,
+        school_id=assignment.school_id,
+        area_id=school.area_id if school is not None else assignment.area_id,
+    )
+
+
 def _validate_scope(role: str, school: School | None, area: AreaOffice | None) -> None:
     if role in (Role.SCHOOL_OFFICER, Role.SCHOOL_DIRECTOR) and (school is None or area):
         raise DmcError(
@@ -76,14 +100,7 @@ def user_register(
     assignment = RoleAssignment.objects.create(
         user=user, role=role, school=school, area=area, requested_at=clock.now()
     )
-    audit.record(
-        actor=None,
-        action="account.register",
-        target=assignment,
-        after=audit.snapshot(assignment, _ASSIGNMENT_FIELDS),
-        school_id=school.pk if school else None,
-        area_id=(school.area_id if school else (area.pk if area else None)),
-    )
+    _audit_assignment(None, "account.register", assignment)
     return assignment
 
 
@@ -111,14 +128,7 @@ def assignment_create_approved(
         decided_by=actor.user if actor else None,
         decided_at=now,
     )
-    audit.record(
-        actor=actor,
-        action="account.grant",
-        target=assignment,
-        after=audit.snapshot(assignment, _ASSIGNMENT_FIELDS),
-        school_id=school.pk if school else None,
-        area_id=(school.area_id if school else (area.pk if area else None)),
-    )
+    _audit_assignment(actor, "account.grant", assignment)
     return assignment
 
 
@@ -160,17 +170,8 @@ def assignment_decide(
     assignment.decided_at = clock.now()
     assignment.decision_note = note
     assignment.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    b, a = audit.diff(before, audit.snapshot(assignment, _ASSIGNMENT_FIELDS))
-    audit.record(
-        actor=actor,
-        action="account.approve" if approve else "account.reject",
-        target=assignment,
-        before=b,
-        after=a,
-        reason=note,
-        school_id=assignment.school_id,
-        area_id=assignment.school.area_id if assignment.school else assignment.area_id,
-    )
+    action = "account.approve" if approve else "account.reject"
+    _audit_assignment(actor, action, assignment, before=before, reason=note)
     return assignment
 
 

@@ -120,3 +120,7 @@ def check_name(value: str, *, field: str, label_th: str, label_en: str) -> None:
         raise DmcError(
             ErrorCode.REQUIRED, field_th=label_th, field_en=label_en, fields={field: ["required"]}
         )
+
+
+def check_student_no(value: str) -> None:
+    check_name(value, field="student_no", label_th="เลขประจำตัวนักเรียน", label_en="Student number")

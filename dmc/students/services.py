@@ -170,15 +170,7 @@ def enrolment_create(
     c.check(rules.check_measure, weight_kg, field="weight_kg")
     c.check(rules.check_measure, height_cm, field="height_cm")
     student_no = clean_text(student_no)
-    if not student_no:
-        c.errors.append(
-            DmcError(
-                ErrorCode.REQUIRED,
-                field_th="เลขประจำตัวนักเรียน",
-                field_en="Student number",
-                fields={"student_no": []},
-            )
-        )
+    c.check(rules.check_student_no, student_no)
     c.raise_if_any()
     enrolment = Enrolment(
         person=person,
@@ -335,15 +327,8 @@ def student_update(
     for name in ("weight_kg", "height_cm"):
         if name in changes:
             c.check(rules.check_measure, changes[name], field=name)
-    if "student_no" in changes and not clean_text(changes["student_no"]):
-        c.errors.append(
-            DmcError(
-                ErrorCode.REQUIRED,
-                field_th="เลขประจำตัวนักเรียน",
-                field_en="Student number",
-                fields={"student_no": []},
-            )
-        )
+    if "student_no" in changes:
+        c.check(rules.check_student_no, clean_text(changes["student_no"]))
     c.raise_if_any()
     assert cleaned is not None
 
