@@ -130,3 +130,28 @@ def test_queryset_update_and_delete_are_refused_too(world: World) -> None:
         AuditEvent.objects.update(at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.all().delete()
+
+
+def test_student_history_is_shown_and_scoped(world: World) -> None:
+    from django.test import Client
+
+    from tests.conftest import login
+
+    enrolment = world.add_student(actor=world.actors["officer_a1"])
+    services.student_update(
+        actor=world.actors["officer_a1"],
+        enrolment_id=enrolment.pk,
+        person_version=1,
+        enrolment_version=1,
+        changes={"height_cm": Decimal("137.5")},
+    )
+    client = Client()
+    login(client, world.users["officer_a1"])
+    html = client.get(f"/students/{enrolment.pk}/").content.decode()
+    assert "ประวัติการแก้ไข" in html
+    assert "ส่วนสูง (ซม.): 135.0 → 137.5" in html
+    assert "เพิ่มนักเรียน" in html
+    # an OBEC viewer sees the same entries; another school's officer cannot open the page at all
+    obec = Client()
+    login(obec, world.users["obec"])
+    assert "135.0 → 137.5" in obec.get(f"/students/{enrolment.pk}/").content.decode()

@@ -65,3 +65,16 @@ def record(
         after={k: _jsonable(v) for k, v in (after or {}).items()},
         reason=reason,
     )
+
+
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "person.create": ("เพิ่มนักเรียน", "Student added"),
+    "person.update": ("แก้ไขข้อมูลบุคคล", "Personal data changed"),
+    "enrolment.create": ("ลงทะเบียนเข้าเรียน", "Enrolled"),
+    "enrolment.update": ("แก้ไขข้อมูลการเรียน", "Enrolment changed"),
+}
+
+
+def action_label(action: str, language: str) -> str:
+    th, en = ACTION_LABELS.get(action, (action, action))
+    return en if language == "en" else th

@@ -11,9 +11,10 @@ from typing import Any
 
 from django import forms
 
+from dmc.core.audit import action_label
 from dmc.core.codes import CODES
-from dmc.core.errors import Collector
-from dmc.core.i18n import lang
+from dmc.core.errors import Collector, DmcError
+from dmc.core.i18n import lang, tr
 from dmc.core.normalize import parse_date, parse_decimal
 from dmc.core.thai import format_date_be
 from dmc.students.models import Enrolment
@@ -143,3 +144,46 @@ def initial_for(enrolment: Enrolment) -> dict[str, Any]:
             value = format_date_be(value)
         data[spec.name] = "" if value is None else str(value)
     return data
+
+
+def display_value(name: str, value: object) -> str:
+    """A stored field value as the user reads it: code labels, BE dates, "-" for blank."""
+    if value in (None, ""):
+        return "-"
+    spec = SPEC_BY_NAME.get(name)
+    if spec is not None and spec.codes:
+        return CODES[spec.codes].label(str(value), lang()) or str(value)
+    if spec is not None and spec.kind == "date":
+        try:
+            return format_date_be(parse_date(value))
+        except DmcError:
+            return str(value)
+    return str(value)
+
+
+def history_rows(events: list[Any]) -> list[dict[str, Any]]:
+    """Audit events as rows for the student page: when, who, what, field: before -> after."""
+    language = lang()
+    rows = []
+    for event in events:
+        names = list(event.after) if event.action.endswith(".update") else []
+        rows.append(
+            {
+                "at": event.at,
+                "who": (
+                    f"{event.actor.first_name} {event.actor.last_name}".strip()
+                    if event.actor
+                    else tr("ระบบ", "System")
+                ),
+                "what": action_label(event.action, language),
+                "changes": [
+                    (
+                        SPEC_BY_NAME[n].label() if n in SPEC_BY_NAME else n,
+                        display_value(n, event.before.get(n)),
+                        display_value(n, event.after.get(n)),
+                    )
+                    for n in names
+                ],
+            }
+        )
+    return rows

@@ -13,6 +13,7 @@ from django.db.models.functions import Collate
 from dmc.accounts.actor import Actor
 from dmc.core.errors import DmcError, not_found
 from dmc.core.ids import normalize_person_id
+from dmc.core.models import AuditEvent
 from dmc.core.normalize import clean_text
 from dmc.core.thai import to_arabic_digits
 from dmc.schools.models import School
@@ -103,3 +104,17 @@ def grade_counts(*, actor: Actor, school: School, academic_year: int) -> list[Gr
         .order_by("grade")
     )
     return [GradeCount(r["grade"], r["male"], r["female"]) for r in rows]
+
+
+def student_history(*, actor: Actor, enrolment: Enrolment, limit: int = 50) -> list[AuditEvent]:
+    """Audit events about this student (the person and this enrolment), newest first, limited
+    to events recorded inside the actor's unit."""
+    targets = Q(target_type="students.person", target_id=str(enrolment.person_id)) | Q(
+        target_type="students.enrolment", target_id=str(enrolment.pk)
+    )
+    qs = AuditEvent.objects.filter(targets).select_related("actor")
+    if actor.is_area:
+        qs = qs.filter(area_id=actor.area_id)
+    elif not actor.is_obec:
+        qs = qs.filter(school_id=actor.school_id)
+    return list(qs.order_by("-at", "-id")[:limit])

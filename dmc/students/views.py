@@ -12,7 +12,7 @@ from dmc.core.errors import DmcError, ErrorCode
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.students import selectors, services
-from dmc.students.forms import StudentForm, initial_for
+from dmc.students.forms import StudentForm, history_rows, initial_for
 
 
 @actor_required
@@ -92,6 +92,7 @@ def student_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
             "can_edit": can_edit,
             "saved": saved,
             "conflict": conflict,
+            "history": history_rows(selectors.student_history(actor=actor, enrolment=latest)),
         },
         status=status,
     )

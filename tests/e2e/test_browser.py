@@ -16,6 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.accounts.services import assignment_create_approved
+from dmc.core.models import AuditEvent
 from dmc.students.models import Enrolment
 from tests.conftest import World, _user
 from tests.e2e.conftest import browser_login
@@ -93,13 +94,26 @@ def test_school_officer_lists_searches_and_edits_a_student(
     expect(page.locator("input[name=birth_date]")).to_have_value("01/06/2556")
 
     weight.fill("32.4")
+    page.locator("input[name=height_cm]").fill("138.2")
     response = _save(page)
     assert response.status == 302  # post/redirect/get
     expect(page).to_have_url(f"{base}/students/{piti.pk}/")
     expect(page.get_by_role("status")).to_have_text("บันทึกข้อมูลเรียบร้อย")
     expect(weight).to_have_value("32.4")
+    expect(page.locator("input[name=height_cm]")).to_have_value("138.2")
     assert _weight(piti) == Decimal("32.4")
+    assert Enrolment.objects.get(pk=piti.pk).height_cm == Decimal("138.2")
     assert _weight(manee) == Decimal("30.5")  # nobody else touched
+    # the change and its audit entry: who, what, before -> after
+    history = page.locator("section.history tbody tr").first
+    expect(history).to_contain_text("แก้ไขข้อมูลการเรียน")
+    expect(history).to_contain_text("ทดสอบ officer_a1")
+    expect(history).to_contain_text("น้ำหนัก (กก.): 30.5 → 32.4")
+    expect(history).to_contain_text("ส่วนสูง (ซม.): 135.0 → 138.2")
+    event = AuditEvent.objects.filter(action="enrolment.update").get()
+    assert event.before == {"weight_kg": "30.5", "height_cm": "135.0"}
+    assert event.after == {"weight_kg": "32.4", "height_cm": "138.2"}
+    assert event.actor == world.users["officer_a1"]
 
     # an implausible weight: a Thai message beside the field, HTTP 400, nothing stored
     weight.fill("999")
