@@ -48,6 +48,38 @@ class ErrorCode(StrEnum):
     ALREADY_DECIDED = "already_decided"
     CLOCK_LOCKED = "clock_locked"
     USERNAME_TAKEN = "username_taken"
+    # the round (issue 3) and the seed letter's rules
+    ID_CORRECTION_CLOSED = "id_correction_closed"
+    NOT_EXAM_TAKER = "not_exam_taker"
+    MEASURE_MISSING = "measure_missing"
+    MEASURE_IMPLAUSIBLE = "measure_implausible"
+    HEIGHT_DROP = "height_drop"
+    NEXT_YEAR_APPLICANT = "next_year_applicant"
+    ADD_NOT_EXAM_TAKER = "add_not_exam_taker"
+    LEFT_AFTER_EXAM = "left_after_exam"
+    DROPOUT_NOT_APPROVED = "dropout_not_approved"
+    YEAR_END_ORDER = "year_end_order"
+    TRACKED_CANNOT_WITHDRAW = "tracked_cannot_withdraw"
+    CONFIRM_WINDOW_CLOSED = "confirm_window_closed"
+    GRADE_CHANGE_REASON = "grade_change_reason"
+    GRADUATE_NOT_WITHDRAWN = "graduate_not_withdrawn"
+    AGE_NOT_COUNTED = "age_not_counted"
+    ROOMS_MISMATCH = "rooms_mismatch"
+    CERTIFIER_SAME_PERSON = "certifier_same_person"
+    NOT_CONFIRMED = "not_confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    ALREADY_CERTIFIED = "already_certified"
+    NOT_CERTIFIED = "not_certified"
+    SELF_CANCEL_PASSED = "self_cancel_passed"
+    CONFIRMED_READ_ONLY = "confirmed_read_only"
+    CHECKLIST_BLOCKING = "checklist_blocking"
+    CONFIRM_LOCKED = "confirm_locked"
+    ROUND_NOT_CLOSABLE = "round_not_closable"
+    ROUND_CLOSED = "round_closed"
+    WINDOWS_ORDER = "windows_order"
+    NOTE_REQUIRED = "note_required"
+    NOT_A_QUERY = "not_a_query"
+    REOPEN_NOT_NEEDED = "reopen_not_needed"
 
 
 # code -> (Thai template, English template)
@@ -162,6 +194,129 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "The server clock cannot be set in production",
     ),
     ErrorCode.USERNAME_TAKEN: ("ชื่อผู้ใช้ {username} ถูกใช้แล้ว", "Username {username} is taken"),
+    ErrorCode.ID_CORRECTION_CLOSED: (
+        "หมดเวลายื่นคำร้องขอแก้ไขเลขประจำตัวประชาชนของรอบนี้แล้ว (ปิดเมื่อ {deadline})",
+        "ID-correction requests for this round closed at {deadline}",
+    ),
+    ErrorCode.NOT_EXAM_TAKER: (
+        "ข้อมูลสิ้นปีการศึกษาต้องมีเฉพาะนักเรียนที่เข้าสอบปลายภาคที่โรงเรียนนี้ นักเรียนที่ไม่ได้สอบ"
+        " ให้ย้ายออก/จำหน่าย หรือบันทึกในเมนู 3.1.8",
+        "The end-of-year roster holds only students who sat the final exam here; transfer out or"
+        " withdraw the others, or flag them 3.1.8",
+    ),
+    ErrorCode.MEASURE_MISSING: (
+        "ยังไม่ได้บันทึก{field_th}",
+        "{field_en} is missing",
+    ),
+    ErrorCode.MEASURE_IMPLAUSIBLE: (
+        "{field_th} {value} ไม่สมเหตุสมผลสำหรับอายุ {age} ปี (ช่วงที่ยอมรับ {low}–{high})",
+        "{field_en} {value} is implausible for age {age} (accepted {low}–{high})",
+    ),
+    ErrorCode.HEIGHT_DROP: (
+        "ส่วนสูงลดลงจาก {before} เป็น {after} ซม. โปรดตรวจสอบหรืออธิบาย",
+        "Height dropped from {before} to {after} cm; check it or explain",
+    ),
+    ErrorCode.NEXT_YEAR_APPLICANT: (
+        "ห้ามบันทึกนักเรียนที่สมัครเข้าเรียนในปีการศึกษาถัดไปในรอบสิ้นปีการศึกษา",
+        "Applicants for the next academic year may not be entered in the end-of-year round",
+    ),
+    ErrorCode.ADD_NOT_EXAM_TAKER: (
+        "ในรอบสิ้นปีการศึกษา รับย้ายเข้า/เพิ่มได้เฉพาะนักเรียนที่เข้าสอบปลายภาคปีนี้กับโรงเรียนนี้",
+        "In the end-of-year round only students who sat this year's final exam here may be added"
+        " or transferred in",
+    ),
+    ErrorCode.LEFT_AFTER_EXAM: (
+        "ในรอบสิ้นปีการศึกษา ย้ายออก/จำหน่ายได้เฉพาะนักเรียนที่ออกก่อนสอบปลายภาค",
+        "In the end-of-year round only students who left before the final exam may be"
+        " transferred out or withdrawn",
+    ),
+    ErrorCode.DROPOUT_NOT_APPROVED: (
+        "การจำหน่ายกรณีออกกลางคันต้องได้รับความเห็นชอบจากสำนักงานเขตพื้นที่การศึกษาก่อน",
+        "A dropout takes effect only after the area office approves the consultation",
+    ),
+    ErrorCode.YEAR_END_ORDER: (
+        "ต้องทำเมนู {previous} ให้ครบก่อนเมนู {menu} (ยังค้าง {pending} คน)",
+        "Finish menu {previous} before menu {menu} ({pending} students pending)",
+    ),
+    ErrorCode.TRACKED_CANNOT_WITHDRAW: (
+        "นักเรียนที่อยู่ในสถานะ 3.1.8 (ยังไม่สามารถจำหน่ายได้) จำหน่ายไม่ได้ ให้ยกเลิกสถานะก่อน",
+        "A student flagged 3.1.8 cannot be withdrawn; clear the flag first",
+    ),
+    ErrorCode.CONFIRM_WINDOW_CLOSED: (
+        "ขณะนี้ ({now}) ไม่อยู่ในช่วงเวลายืนยัน/รับรองข้อมูล ซึ่งเปิดตั้งแต่ {opens} ถึง {closes}",
+        "It is now {now}, outside the confirm/certify window, open from {opens} to {closes}",
+    ),
+    ErrorCode.GRADE_CHANGE_REASON: (
+        "การเปลี่ยนชั้น/ห้องเป็นการแก้ไขข้อมูลที่ผิด ต้องระบุเหตุผล (การเลื่อนชั้นทำโดยระบบเมื่อสิ้นปี)",
+        "A grade/room change is a correction and needs a reason (promotion happens at rollover)",
+    ),
+    ErrorCode.GRADUATE_NOT_WITHDRAWN: (
+        "นักเรียนที่จบการศึกษาจำหน่ายไม่ได้ ให้บันทึกผลในเมนูสิ้นปีการศึกษา",
+        "Graduates are never withdrawn; record them in the year-end menus",
+    ),
+    ErrorCode.AGE_NOT_COUNTED: (
+        "อายุ {age} ปี (ณ 16 พ.ค.) ไม่นับเป็นจำนวนนักเรียนอย่างเป็นทางการ (นับเฉพาะอายุ 4–20 ปี)",
+        "Age {age} (at 16 May) is not counted officially (ages 4–20 only)",
+    ),
+    ErrorCode.ROOMS_MISMATCH: (
+        "ชั้น {grade} มีนักเรียน {students} คน แต่มี {rooms} ห้อง {fix_th}",
+        "Grade {grade} has {students} students but {rooms} rooms; {fix_en}",
+    ),
+    ErrorCode.CERTIFIER_SAME_PERSON: (
+        "ผู้รับรองข้อมูลต้องไม่ใช่คนเดียวกับผู้ยืนยันข้อมูล",
+        "The certifier must be a different person from the one who confirmed",
+    ),
+    ErrorCode.NOT_CONFIRMED: (
+        "โรงเรียนยังไม่ได้ยืนยันข้อมูลในรอบนี้",
+        "The school has not confirmed this round",
+    ),
+    ErrorCode.ALREADY_CONFIRMED: (
+        "โรงเรียนยืนยันข้อมูลรอบนี้แล้วเมื่อ {at}",
+        "The school already confirmed this round at {at}",
+    ),
+    ErrorCode.ALREADY_CERTIFIED: (
+        "ผู้บริหารรับรองข้อมูลรอบนี้แล้วเมื่อ {at}",
+        "The director already certified this round at {at}",
+    ),
+    ErrorCode.NOT_CERTIFIED: (
+        "โรงเรียนยังไม่ได้รับรองข้อมูลโดยผู้บริหาร",
+        "The school's director has not certified yet",
+    ),
+    ErrorCode.SELF_CANCEL_PASSED: (
+        "เลยกำหนดที่โรงเรียนยกเลิกการยืนยันเองได้แล้ว ({deadline}) โปรดติดต่อสำนักงานเขตพื้นที่",
+        "The school's own cancel deadline ({deadline}) has passed; ask the area office",
+    ),
+    ErrorCode.CONFIRMED_READ_ONLY: (
+        "โรงเรียนยืนยันข้อมูลรอบนี้แล้ว ข้อมูลจึงแก้ไขไม่ได้ ต้องยกเลิกการยืนยันก่อน",
+        "The school has confirmed this round, so its data is read-only; cancel the confirmation"
+        " first",
+    ),
+    ErrorCode.CHECKLIST_BLOCKING: (
+        "ยังยืนยันข้อมูลไม่ได้ มีรายการที่ต้องแก้ไข {count} รายการ โปรดดูรายการตรวจสอบก่อนยืนยัน",
+        "Cannot confirm yet: {count} items must be fixed; see the pre-confirmation checklist",
+    ),
+    ErrorCode.CONFIRM_LOCKED: (
+        "สพฐ. ระงับปุ่มยืนยันข้อมูลของโรงเรียนนี้ไว้: {reason}",
+        "OBEC has suspended this school's confirm button: {reason}",
+    ),
+    ErrorCode.ROUND_NOT_CLOSABLE: (
+        "ปิดรอบได้หลังสิ้นสุดช่วงยืนยันข้อมูล ({closes}) เท่านั้น",
+        "The round can be closed only after the confirm window ends ({closes})",
+    ),
+    ErrorCode.ROUND_CLOSED: ("รอบนี้ปิดแล้ว", "This round is closed"),
+    ErrorCode.WINDOWS_ORDER: (
+        "ช่วงเวลาไม่ถูกต้อง: {detail_th}",
+        "Invalid windows: {detail_en}",
+    ),
+    ErrorCode.NOTE_REQUIRED: ("ต้องระบุคำอธิบาย", "An explanation is required"),
+    ErrorCode.NOT_A_QUERY: (
+        "รายการนี้เป็นข้อผิดพลาดที่ต้องแก้ไข อธิบายแทนการแก้ไขไม่ได้",
+        "This item is an error that must be fixed; it cannot be explained away",
+    ),
+    ErrorCode.REOPEN_NOT_NEEDED: (
+        "โรงเรียนยังบันทึกข้อมูลได้อยู่ ไม่ต้องขอเปิดระบบ",
+        "The school can still enter data; no reopening is needed",
+    ),
 }
 
 

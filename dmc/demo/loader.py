@@ -21,6 +21,7 @@ from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.thai import collation_key
 from dmc.demo import synth
 from dmc.rounds import services as round_services
+from dmc.rounds import stats
 from dmc.rounds.models import AcademicYear
 from dmc.schools.models import AreaOffice, School, SchoolGrade
 from dmc.students.models import Enrolment, Person
@@ -200,6 +201,7 @@ def load_students(
             ),
             batch_size=500,
         )
+        stats.rebuild(school, year)
         audit.record(
             actor=None,
             action="demo.load_school",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dmc.core.errors import DmcError, ErrorCode
-from dmc.rounds.models import Round
+from dmc.rounds.models import Round, SchoolRound
 from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state
 
 
@@ -39,20 +39,37 @@ def current_round(year: int, now: dt.datetime) -> Round | None:
     return started[-1] if started else None
 
 
-def require_entry_round(year: int, now: dt.datetime) -> Round:
-    """The round whose entry window is open for ``year`` at ``now``.
+def require_entry_round(year: int, now: dt.datetime, school_id: int | None = None) -> Round:
+    """The round whose entry window is open for ``year`` at ``now`` (for ``school_id``: also a
+    late-entry extension its area granted), and, for a school, D8: not while it has confirmed.
 
     Raises ROUND_NOT_FOUND when the year has no rounds, WINDOW_CLOSED (naming the nearest entry
-    window) otherwise.
+    window), CONFIRMED_READ_ONLY.
     """
     rounds = rounds_of_year(year)
     if not rounds:
         raise DmcError(ErrorCode.ROUND_NOT_FOUND, http_status=409, year=year)
+    progress = {}
+    if school_id is not None:
+        progress = {
+            sr.round_id: sr
+            for sr in SchoolRound.objects.filter(school_id=school_id, round__in=rounds)
+        }
     for r in rounds:
+        sr = progress.get(r.pk)
         try:
             check_entry_open(windows(r), now)
         except DmcError:
-            continue
+            extended = (
+                sr is not None
+                and sr.entry_extended_until is not None
+                and (r.entry_opens_at <= now < sr.entry_extended_until)
+                and (r.closed_at is None or now < r.closed_at)
+            )
+            if not extended:
+                continue
+        if sr is not None and sr.confirmed_at is not None:
+            raise DmcError(ErrorCode.CONFIRMED_READ_ONLY, http_status=409)
         return r
     upcoming = [r for r in rounds if r.entry_opens_at > now]
     nearest = upcoming[0] if upcoming else rounds[-1]

@@ -99,6 +99,10 @@ class Enrolment(models.Model):
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     admitted_on = models.DateField(null=True, blank=True)
     left_on = models.DateField(null=True, blank=True)
+    # maintained by rounds.stats on every change: the checklist keys this student triggers
+    # (" L3.weight_missing D5.title ", a trailing "!" marks an explained query) and D4
+    checks = models.CharField(max_length=300, blank=True, default="")
+    counted = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

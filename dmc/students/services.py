@@ -19,6 +19,7 @@ from dmc.core.errors import Collector, DmcError, ErrorCode, conflict, not_found,
 from dmc.core.ids import normalize_document_type, normalize_person_id
 from dmc.core.normalize import clean_text
 from dmc.core.thai import collation_key, format_datetime_be
+from dmc.rounds import stats
 from dmc.rounds.selectors import require_entry_round
 from dmc.schools.models import School, SchoolGrade
 from dmc.students import rules
@@ -164,7 +165,7 @@ def enrolment_create(
     _require_school_write(actor, school)
     now = clock.now()
     if actor is not None:
-        require_entry_round(academic_year, now)
+        require_entry_round(academic_year, now, school.pk)
     c = Collector()
     c.check(rules.check_grade_room, grade, room, _rooms_by_grade(school, academic_year))
     c.check(rules.check_measure, weight_kg, field="weight_kg")
@@ -188,6 +189,7 @@ def enrolment_create(
             enrolment.save(force_insert=True)
     except IntegrityError as exc:
         raise _enrolment_conflict(actor, person, school, academic_year, student_no) from exc
+    stats.enrolment_changed(enrolment, person, before=None)
     audit.record(
         actor=actor,
         action="enrolment.create",
@@ -238,7 +240,7 @@ def student_add(
     doc = normalize_document_type(document_type)
     now = clock.now()
     if actor is not None:
-        require_entry_round(academic_year, now)
+        require_entry_round(academic_year, now, school.pk)
     data = validate_person(person, on=local(now).date())
     if Person.objects.filter(person_id=pid).exists():
         raise conflict(ErrorCode.PERSON_EXISTS)
@@ -318,7 +320,8 @@ def student_update(
         changed = max(enrolment.updated_at, person.updated_at)
         raise conflict(ErrorCode.STALE_VERSION, changed_at=format_datetime_be(local(changed)))
     now = clock.now()
-    require_entry_round(enrolment.academic_year, now)
+    require_entry_round(enrolment.academic_year, now, enrolment.school_id)
+    before_contribution = stats.contribution(enrolment, person.sex)
 
     person_changes = {k: v for k, v in changes.items() if k in PERSON_FIELDS}
     merged = {k: getattr(person, k) for k in PERSON_FIELDS} | person_changes
@@ -355,6 +358,8 @@ def student_update(
             school_id=enrolment.school_id,
             area_id=enrolment.school.area_id,
         )
+    if pa or ea:
+        stats.enrolment_changed(enrolment, person, before=before_contribution)
     if ea:
         enrolment.version += 1
         try:

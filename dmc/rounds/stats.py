@@ -1,0 +1,224 @@
+"""Per-school statistics kept current as data changes (SPEC §11: confirm must not rescan).
+
+Each active enrolment carries its checklist keys (``Enrolment.checks``) and whether it counts
+(``Enrolment.counted``, D4). ``SchoolYearStats`` holds the sums for its school and year. A write
+to a student calls ``enrolment_changed`` inside its transaction: the enrolment's old contribution
+is subtracted and the new one added, under a lock on the stats row. ``rebuild`` recomputes a
+school from scratch (bulk loads, a new round's reference date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from dmc.core import clock
+from dmc.core.rulebook import CHECKS, Severity
+from dmc.rounds import checks
+from dmc.rounds.models import QueryNote, SchoolYearStats
+from dmc.rounds.selectors import current_round
+from dmc.schools.models import School
+from dmc.students.models import Enrolment, Person
+
+Contribution = tuple[str, str, bool, tuple[str, ...]]  # grade, sex, counted, check tokens
+
+
+def as_of_for(year: int) -> dt.date:
+    """The date ages are checked at: the as-of date of the year's current round (the end of
+    the academic year when no round has started yet)."""
+    r = current_round(year, clock.now())
+    if r is not None and r.as_of_date is not None:
+        return r.as_of_date
+    return dt.date(year - 543 + 1, 3, 31)
+
+
+def _tokens(keys: list[str], explained: set[str]) -> tuple[str, ...]:
+    """Query-severity keys with a note become ``key!`` (explained: not blocking)."""
+    out = []
+    for key in keys:
+        explained_query = CHECKS[key].severity == Severity.QUERY and key in explained
+        out.append(key + "!" if explained_query else key)
+    return tuple(out)
+
+
+def parse_tokens(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def facts_for(
+    enrolment: Enrolment, person: Person, previous_height: Decimal | None
+) -> checks.StudentFacts:
+    return checks.StudentFacts(
+        sex=person.sex,
+        title_code=person.title_code,
+        birth_date=person.birth_date,
+        weight_kg=enrolment.weight_kg,
+        height_cm=enrolment.height_cm,
+        tracked_318=enrolment.tracked_318,
+        previous_height_cm=previous_height,
+    )
+
+
+def _previous_height(enrolment: Enrolment) -> Decimal | None:
+    return (
+        Enrolment.objects.filter(
+            person_id=enrolment.person_id, academic_year=enrolment.academic_year - 1
+        )
+        .exclude(height_cm=None)
+        .order_by("-id")
+        .values_list("height_cm", flat=True)
+        .first()
+    )
+
+
+def evaluate(
+    enrolment: Enrolment,
+    person: Person,
+    *,
+    as_of: dt.date,
+    previous_height: Decimal | None,
+    explained: set[str],
+) -> tuple[str, bool]:
+    """(checks text, counted) for one enrolment, without saving."""
+    if enrolment.status != Enrolment.Status.ACTIVE:
+        return "", False
+    facts = facts_for(enrolment, person, previous_height)
+    keys = checks.student_checks(facts, academic_year=enrolment.academic_year, as_of=as_of)
+    tokens = _tokens(keys, explained)
+    return (" " + " ".join(tokens) + " ") if tokens else "", checks.counted(
+        facts, enrolment.academic_year
+    )
+
+
+def contribution(enrolment: Enrolment, sex: str) -> Contribution | None:
+    if enrolment.status != Enrolment.Status.ACTIVE:
+        return None
+    return (enrolment.grade, sex, enrolment.counted, parse_tokens(enrolment.checks))
+
+
+def _apply(stats: SchoolYearStats, contrib: Contribution | None, sign: int) -> None:
+    if contrib is None:
+        return
+    grade, sex, is_counted, tokens = contrib
+    cell = stats.totals.setdefault(grade, {"M": 0, "F": 0, "cM": 0, "cF": 0})
+    cell[sex] += sign
+    if is_counted:
+        cell["c" + sex] += sign
+    for token in tokens:
+        stats.checks[token] = stats.checks.get(token, 0) + sign
+        if stats.checks[token] == 0:
+            del stats.checks[token]
+
+
+def locked_stats(school_id: int, year: int) -> SchoolYearStats:
+    """The stats row of a school and year, locked for update (created, rebuilt, when missing
+    or stale)."""
+    as_of = as_of_for(year)
+    stats = (
+        SchoolYearStats.objects.select_for_update()
+        .filter(school_id=school_id, academic_year=year)
+        .first()
+    )
+    if stats is None or stats.as_of != as_of:
+        rebuild(School.objects.get(pk=school_id), year)
+        stats = SchoolYearStats.objects.select_for_update().get(
+            school_id=school_id, academic_year=year
+        )
+    return stats
+
+
+@transaction.atomic
+def enrolment_changed(enrolment: Enrolment, person: Person, before: Contribution | None) -> None:
+    """Re-evaluate one enrolment after a change and move the school's sums by the difference.
+
+    ``before`` is the contribution the enrolment had before the change (None if new or
+    inactive). Call inside the service's transaction, after saving the change.
+    """
+    stats = locked_stats(enrolment.school_id, enrolment.academic_year)
+    explained = set(
+        QueryNote.objects.filter(enrolment=enrolment).values_list("check_key", flat=True)
+    )
+    text, is_counted = evaluate(
+        enrolment,
+        person,
+        as_of=stats.as_of,
+        previous_height=_previous_height(enrolment),
+        explained=explained,
+    )
+    if (text, is_counted) != (enrolment.checks, enrolment.counted):
+        Enrolment.objects.filter(pk=enrolment.pk).update(checks=text, counted=is_counted)
+        enrolment.checks, enrolment.counted = text, is_counted
+    _apply(stats, before, -1)
+    _apply(stats, contribution(enrolment, person.sex), +1)
+    stats.save(update_fields=["totals", "checks", "updated_at"])
+
+
+@transaction.atomic
+def rebuild(school: School, year: int) -> SchoolYearStats:
+    """Recompute every active enrolment's checks and the school's sums from scratch."""
+    as_of = as_of_for(year)
+    enrolments = list(
+        Enrolment.objects.filter(school=school, academic_year=year).select_related("person")
+    )
+    notes: dict[int, set[str]] = {}
+    for enrolment_id, key in QueryNote.objects.filter(
+        enrolment__school=school, enrolment__academic_year=year
+    ).values_list("enrolment_id", "check_key"):
+        notes.setdefault(enrolment_id, set()).add(key)
+    previous = dict(
+        Enrolment.objects.filter(
+            person_id__in=[e.person_id for e in enrolments], academic_year=year - 1
+        )
+        .exclude(height_cm=None)
+        .values_list("person_id", "height_cm")
+    )
+    changed = []
+    stats = SchoolYearStats(school=school, academic_year=year, as_of=as_of, totals={}, checks={})
+    for e in enrolments:
+        text, is_counted = evaluate(
+            e,
+            e.person,
+            as_of=as_of,
+            previous_height=previous.get(e.person_id),
+            explained=notes.get(e.pk, set()),
+        )
+        if (text, is_counted) != (e.checks, e.counted):
+            e.checks, e.counted = text, is_counted
+            changed.append(e)
+        _apply(stats, contribution(e, e.person.sex), +1)
+    Enrolment.objects.bulk_update(changed, ["checks", "counted"], batch_size=500)
+    SchoolYearStats.objects.update_or_create(
+        school=school,
+        academic_year=year,
+        defaults={"as_of": as_of, "totals": stats.totals, "checks": stats.checks},
+    )
+    return SchoolYearStats.objects.get(school=school, academic_year=year)
+
+
+def blocking_count(check_counts: dict[str, int]) -> int:
+    """Items that block confirmation: errors, and queries not yet explained."""
+    total = 0
+    for token, n in check_counts.items():
+        check = CHECKS.get(token.rstrip("!"))
+        if check is None:
+            continue
+        if check.severity == Severity.ERROR or (
+            check.severity == Severity.QUERY and not token.endswith("!")
+        ):
+            total += n
+    return total
+
+
+def students_by_grade(totals: dict[str, Any]) -> dict[str, int]:
+    return {g: c["M"] + c["F"] for g, c in totals.items() if c["M"] + c["F"] > 0}
+
+
+def count_by_key(check_counts: dict[str, int]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for token, n in check_counts.items():
+        out[token] += n
+    return out
