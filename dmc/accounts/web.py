@@ -31,3 +31,10 @@ def actor_of(request: HttpRequest) -> Actor:
     actor = getattr(request, "actor", None)
     assert actor is not None  # guaranteed by actor_required
     return actor
+
+
+def own_school_code(request: HttpRequest) -> str | None:
+    """The SMIS code of the school the user acts for (school roles), else None."""
+    assignment = getattr(request, "assignment", None)
+    school = getattr(assignment, "school", None)
+    return school.smis_code if school is not None else None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from dmc.core.errors import DmcError, ErrorCode
-from dmc.rounds.models import Round, SchoolRound
+from dmc.core.rulebook import CHECKS, Check, Severity
+from dmc.rounds.models import Round, SchoolRound, SchoolYearStats
 from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state
+from dmc.schools.models import School, SchoolGrade
 
 
 def windows(r: Round) -> Windows:
@@ -90,3 +93,136 @@ def current_year(now: dt.datetime) -> int | None:
     )
     started = [y for y in years if y in opened]
     return started[-1] if started else years[0]
+
+
+# --- the school's round page and the dashboards ------------------------------------------------
+
+
+SCHOOL_STATES: dict[str, tuple[str, str]] = {
+    "not_started": ("ยังไม่เริ่ม", "Not started"),
+    "has_errors": ("มีข้อผิดพลาด", "Has errors"),
+    "ready": ("พร้อมยืนยัน", "Ready"),
+    "confirmed": ("ยืนยันแล้ว", "Confirmed"),
+    "certified": ("รับรองแล้ว", "Certified"),
+    "acknowledged": ("เขตรับทราบแล้ว", "Acknowledged"),
+}
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    key: str
+    check: Check
+    count: int
+    explained: int
+
+    @property
+    def open(self) -> int:
+        return self.count if self.check.severity != Severity.QUERY else self.count - self.explained
+
+
+@dataclass(frozen=True)
+class SchoolProgress:
+    school: School
+    students: int
+    counted: int
+    blocking: int
+    blocked_students: int
+    rooms: list[tuple[str, int, int]]
+    sr: SchoolRound | None
+    items: list[ChecklistItem]
+
+    @property
+    def state(self) -> str:
+        sr = self.sr
+        if sr is not None and sr.acknowledged_at:
+            return "acknowledged"
+        if sr is not None and sr.certified_at:
+            return "certified"
+        if sr is not None and sr.confirmed_at:
+            return "confirmed"
+        if self.students == 0:
+            return "not_started"
+        return "has_errors" if self.blocking or self.rooms else "ready"
+
+    @property
+    def readiness(self) -> int:
+        """Per cent of students with nothing blocking (0 when rooms disagree)."""
+        if self.students == 0:
+            return 0
+        score = round(100 * (self.students - self.blocked_students) / self.students)
+        return min(score, 99) if (self.rooms or self.blocking) else score
+
+    @property
+    def blocking_total(self) -> int:
+        return self.blocking + len(self.rooms)
+
+
+def _progress(
+    school: School, s: SchoolYearStats | None, rooms: dict[str, int], sr: SchoolRound | None
+) -> SchoolProgress:
+    from dmc.rounds import checks
+    from dmc.rounds.stats import BLOCKED_STUDENTS, blocking_count, students_by_grade
+
+    totals = s.totals if s else {}
+    counts = s.checks if s else {}
+    by_key: dict[str, list[int]] = {}
+    for token, n in counts.items():
+        key = token.rstrip("!")
+        if key in CHECKS:
+            cell = by_key.setdefault(key, [0, 0])
+            cell[0] += n
+            if token.endswith("!"):
+                cell[1] += n
+    order = {sev: i for i, sev in enumerate(Severity)}
+    items = sorted(
+        (ChecklistItem(k, CHECKS[k], n, e) for k, (n, e) in by_key.items()),
+        key=lambda it: (order[it.check.severity], it.key),
+    )
+    return SchoolProgress(
+        school=school,
+        students=sum(c["M"] + c["F"] for c in totals.values()),
+        counted=sum(c["cM"] + c["cF"] for c in totals.values()),
+        blocking=blocking_count(counts),
+        blocked_students=counts.get(BLOCKED_STUDENTS, 0),
+        rooms=checks.rooms_problems(students_by_grade(totals), rooms),
+        sr=sr,
+        items=items,
+    )
+
+
+def school_progress(school: School, r: Round) -> SchoolProgress:
+    """One school's checklist and state in a round (from the maintained stats)."""
+    from dmc.rounds.stats import locked_stats
+
+    year = r.academic_year.year
+    s = locked_stats(school.pk, year)
+    rooms = dict(
+        SchoolGrade.objects.filter(school=school, academic_year=year).values_list("grade", "rooms")
+    )
+    sr = (
+        SchoolRound.objects.select_related(
+            "confirmed_by", "certified_by", "acknowledged_by", "snapshot"
+        )
+        .filter(school=school, round=r)
+        .first()
+    )
+    return _progress(school, s, rooms, sr)
+
+
+def area_progress(schools: list[School], r: Round) -> list[SchoolProgress]:
+    """Every listed school's state in one pass: three queries, whatever the number of schools."""
+    year = r.academic_year.year
+    ids = [s.pk for s in schools]
+    stats_by = {
+        s.school_id: s
+        for s in SchoolYearStats.objects.filter(school_id__in=ids, academic_year=year)
+    }
+    rooms_by: dict[int, dict[str, int]] = {}
+    for school_id, grade, rooms in SchoolGrade.objects.filter(
+        school_id__in=ids, academic_year=year
+    ).values_list("school_id", "grade", "rooms"):
+        rooms_by.setdefault(school_id, {})[grade] = rooms
+    sr_by = {sr.school_id: sr for sr in SchoolRound.objects.filter(round=r, school_id__in=ids)}
+    return [
+        _progress(s, stats_by.get(s.pk), rooms_by.get(s.pk, {}), sr_by.get(s.pk)) for s in schools
+    ]

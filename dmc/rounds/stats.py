@@ -10,7 +10,6 @@ school from scratch (bulk loads, a new round's reference date).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +24,7 @@ from dmc.schools.models import School
 from dmc.students.models import Enrolment, Person
 
 Contribution = tuple[str, str, bool, tuple[str, ...]]  # grade, sex, counted, check tokens
+BLOCKED_STUDENTS = "_students_blocked"  # how many students have at least one blocking item
 
 
 def as_of_for(year: int) -> dt.date:
@@ -108,6 +108,8 @@ def _apply(stats: SchoolYearStats, contrib: Contribution | None, sign: int) -> N
     cell[sex] += sign
     if is_counted:
         cell["c" + sex] += sign
+    if any(_blocks(token) for token in tokens):
+        tokens = (*tokens, BLOCKED_STUDENTS)
     for token in tokens:
         stats.checks[token] = stats.checks.get(token, 0) + sign
         if stats.checks[token] == 0:
@@ -199,26 +201,20 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
     return SchoolYearStats.objects.get(school=school, academic_year=year)
 
 
+def _blocks(token: str) -> bool:
+    """Errors block; queries block until explained (``key!``)."""
+    check = CHECKS.get(token.rstrip("!"))
+    if check is None:
+        return False
+    return check.severity == Severity.ERROR or (
+        check.severity == Severity.QUERY and not token.endswith("!")
+    )
+
+
 def blocking_count(check_counts: dict[str, int]) -> int:
     """Items that block confirmation: errors, and queries not yet explained."""
-    total = 0
-    for token, n in check_counts.items():
-        check = CHECKS.get(token.rstrip("!"))
-        if check is None:
-            continue
-        if check.severity == Severity.ERROR or (
-            check.severity == Severity.QUERY and not token.endswith("!")
-        ):
-            total += n
-    return total
+    return sum(n for token, n in check_counts.items() if _blocks(token))
 
 
 def students_by_grade(totals: dict[str, Any]) -> dict[str, int]:
     return {g: c["M"] + c["F"] for g, c in totals.items() if c["M"] + c["F"] > 0}
-
-
-def count_by_key(check_counts: dict[str, int]) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for token, n in check_counts.items():
-        out[token] += n
-    return out

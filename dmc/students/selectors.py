@@ -44,6 +44,7 @@ def enrolment_list(
     academic_year: int,
     search: str = "",
     grade: str = "",
+    check: str = "",
     statuses: tuple[str, ...] = (Enrolment.Status.ACTIVE,),
 ) -> QuerySet[Enrolment]:
     """A school's students of one year in Thai name order; ``search`` matches a name part, a
@@ -53,6 +54,9 @@ def enrolment_list(
         qs = qs.filter(status__in=statuses)
     if grade:
         qs = qs.filter(grade=grade)
+    if check:
+        # the maintained checklist keys; "key" matches explained queries ("key!") too
+        qs = qs.filter(Q(checks__contains=f" {check} ") | Q(checks__contains=f" {check}! "))
     term = clean_text(to_arabic_digits(search))
     if term:
         try:

@@ -9,6 +9,7 @@ from dmc.accounts.web import actor_of, actor_required
 from dmc.core import clock
 from dmc.core.codes import GRADES
 from dmc.core.errors import DmcError, ErrorCode
+from dmc.core.rulebook import CHECKS
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.students import selectors, services
@@ -26,8 +27,11 @@ def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
     grade = request.GET.get("grade", "")
     if grade not in GRADES:
         grade = ""
+    check = request.GET.get("check", "")
+    if check not in CHECKS:
+        check = ""
     qs = selectors.enrolment_list(
-        actor=actor, school=school, academic_year=year, search=search, grade=grade
+        actor=actor, school=school, academic_year=year, search=search, grade=grade, check=check
     )
     page = selectors.enrolment_page(qs, request.GET.get("page"))
     ctx = {
@@ -37,6 +41,8 @@ def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
         "q": search,
         "grade": grade,
         "grades": GRADES.choices(),
+        "check": CHECKS.get(check),
+        "check_key": check,
     }
     template = "dmc/partials/student_rows.html" if request.htmx else "dmc/student_list.html"  # type: ignore[attr-defined]
     return render(request, template, ctx)
@@ -93,6 +99,13 @@ def student_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
             "saved": saved,
             "conflict": conflict,
             "history": history_rows(selectors.student_history(actor=actor, enrolment=latest)),
+            "checks": [
+                {"key": t.rstrip("!"), "check": CHECKS[t.rstrip("!")], "explained": t.endswith("!")}
+                for t in latest.checks.split()
+                if t.rstrip("!") in CHECKS
+            ],
+            "notes": {n.check_key: n for n in latest.query_notes.all()},
+            "explain_error": request.session.pop("dmc_flash_error", None),
         },
         status=status,
     )

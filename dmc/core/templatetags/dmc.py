@@ -58,3 +58,10 @@ def code_label(value: str, list_name: str) -> str:
 def label(choice_obj: object) -> str:
     """Thai label of a TextChoices member with an English twin (en attribute) if present."""
     return str(choice_obj)
+
+
+@register.filter
+def severity(value: str) -> str:
+    from dmc.core.rulebook import Severity, severity_label
+
+    return severity_label(Severity(value))
