@@ -94,9 +94,11 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 from dmc.accounts.api import router as accounts_router  # noqa: E402
+from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/schools", schools_router)
 api.add_router("/students", students_router)
+api.add_router("/rounds", rounds_router)

@@ -117,20 +117,23 @@ def _apply(stats: SchoolYearStats, contrib: Contribution | None, sign: int) -> N
 
 
 def locked_stats(school_id: int, year: int) -> SchoolYearStats:
-    """The stats row of a school and year, locked for update (created, rebuilt, when missing
-    or stale)."""
+    """The stats row of a school and year, locked for update (rebuilt when missing or stale)."""
+    return _locked_stats(school_id, year)[0]
+
+
+def _locked_stats(school_id: int, year: int) -> tuple[SchoolYearStats, bool]:
+    """(stats row locked for update, whether it was just rebuilt from the current data)."""
     as_of = as_of_for(year)
     stats = (
         SchoolYearStats.objects.select_for_update()
         .filter(school_id=school_id, academic_year=year)
         .first()
     )
-    if stats is None or stats.as_of != as_of:
-        rebuild(School.objects.get(pk=school_id), year)
-        stats = SchoolYearStats.objects.select_for_update().get(
-            school_id=school_id, academic_year=year
-        )
-    return stats
+    if stats is not None and stats.as_of == as_of:
+        return stats, False
+    rebuild(School.objects.get(pk=school_id), year)
+    stats = SchoolYearStats.objects.select_for_update().get(school_id=school_id, academic_year=year)
+    return stats, True
 
 
 @transaction.atomic
@@ -140,7 +143,13 @@ def enrolment_changed(enrolment: Enrolment, person: Person, before: Contribution
     ``before`` is the contribution the enrolment had before the change (None if new or
     inactive). Call inside the service's transaction, after saving the change.
     """
-    stats = locked_stats(enrolment.school_id, enrolment.academic_year)
+    stats, rebuilt = _locked_stats(enrolment.school_id, enrolment.academic_year)
+    if rebuilt:
+        # the rebuild already counted this enrolment as it is now
+        enrolment.checks, enrolment.counted = Enrolment.objects.values_list(
+            "checks", "counted"
+        ).get(pk=enrolment.pk)
+        return
     explained = set(
         QueryNote.objects.filter(enrolment=enrolment).values_list("check_key", flat=True)
     )
