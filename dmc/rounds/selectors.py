@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.rulebook import CHECKS, Check, Severity
 from dmc.rounds.models import Round, SchoolRound, SchoolYearStats
@@ -140,9 +142,9 @@ class SchoolProgress:
             return "certified"
         if sr is not None and sr.confirmed_at:
             return "confirmed"
-        if self.students == 0:
-            return "not_started"
-        return "has_errors" if self.blocking or self.rooms else "ready"
+        if self.blocking or self.rooms:
+            return "has_errors"
+        return "not_started" if self.students == 0 else "ready"
 
     @property
     def readiness(self) -> int:
@@ -195,7 +197,8 @@ def school_progress(school: School, r: Round) -> SchoolProgress:
     from dmc.rounds.stats import locked_stats
 
     year = r.academic_year.year
-    s = locked_stats(school.pk, year)
+    with transaction.atomic():  # the stats row is locked (and rebuilt if stale)
+        s = locked_stats(school.pk, year)
     rooms = dict(
         SchoolGrade.objects.filter(school=school, academic_year=year).values_list("grade", "rooms")
     )

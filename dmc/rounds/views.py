@@ -220,6 +220,7 @@ def area_round(request: HttpRequest) -> HttpResponse:
         "area": area,
         "rows": rows,
         "summary": [(k, selectors.SCHOOL_STATES[k], n) for k, n in summary.items()],
+        "awaiting_ack": summary["certified"],
         "states": selectors.SCHOOL_STATES,
         "error": error,
         "flash": _take_flash(request),
