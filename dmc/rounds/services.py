@@ -284,7 +284,7 @@ def round_cancel(
     now = clock.now()
     if r.closed_at is not None and now >= r.closed_at:
         raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
-    if actor.is_school and now >= r.self_cancel_deadline:
+    if actor.is_school and now > r.self_cancel_deadline:
         raise conflict(ErrorCode.SELF_CANCEL_PASSED, deadline=_when(r.self_cancel_deadline))
     if actor.is_area and now < r.self_cancel_deadline:
         # before the deadline the school cancels its own confirmation
@@ -345,6 +345,7 @@ def round_acknowledge(*, actor: Actor, school: School, round_id: int) -> SchoolR
     return _save(actor, "round.acknowledge", sr, before)
 
 
+@transaction.atomic
 def round_acknowledge_clean(*, actor: Actor, round_id: int) -> list[SchoolRound]:
     """One click: acknowledge every certified, not yet acknowledged school of the area whose
     checklist has no warnings or explained queries left to look at."""
@@ -361,7 +362,9 @@ def round_acknowledge_clean(*, actor: Actor, round_id: int) -> list[SchoolRound]
         attention = [
             t
             for t in s.checks
-            if t.endswith("!") or CHECKS[t.rstrip("!")].severity == Severity.WARNING
+            if t.endswith("!")
+            or t.rstrip("!") not in CHECKS  # e.g. the blocked-students count
+            or CHECKS[t.rstrip("!")].severity != Severity.INFO
         ]
         if attention:
             continue

@@ -185,6 +185,7 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
             person_id__in=[e.person_id for e in enrolments], academic_year=year - 1
         )
         .exclude(height_cm=None)
+        .order_by("id")  # the latest record wins, as in _previous_height
         .values_list("person_id", "height_cm")
     )
     changed = []

@@ -219,7 +219,8 @@ def test_checklist_confirm_certify_acknowledge(
             expect(row.locator(".badge")).to_have_text("รับรองแล้ว")
             expect(row.locator("td.num").first).to_have_text("4")
             other = area.locator("tr[data-school='10010002']")
-            expect(other.locator(".badge")).to_have_text("ยังไม่เริ่ม")
+            # no students yet but rooms set for six grades: D6 says those rooms must go
+            expect(other.locator(".badge")).to_have_text("มีข้อผิดพลาด")
             expect(other.get_by_role("button", name="รับทราบ", exact=True)).to_have_count(0)
             expect(area.locator("tr[data-school='42010001']")).to_have_count(0)  # another area
             with area.expect_navigation():
