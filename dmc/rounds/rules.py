@@ -91,3 +91,65 @@ def check_entry_open(w: Windows, now: dt.datetime) -> None:
             window_th="บันทึกข้อมูล",
             window_en="data entry",
         )
+
+
+# --- the seed letter's time rules ---------------------------------------------------------------
+
+YEAR_END_MENUS = ("3.2.2", "3.2.2.1", "3.2.2.2")  # L8: in this order
+MENU_LABELS = {
+    "3.2.2": ("3.2.2 ผลการเรียน (เลื่อนชั้น/ซ้ำชั้น)", "3.2.2 results (pass/fail)"),
+    "3.2.2.1": ("3.2.2.1 นักเรียนซ้ำชั้น", "3.2.2.1 repeaters"),
+    "3.2.2.2": ("3.2.2.2 นักเรียนจบการศึกษา", "3.2.2.2 graduates"),
+    "3.1.8": ("3.1.8 ยังไม่สามารถจำหน่ายได้", "3.1.8 tracked, not withdrawable"),
+}
+
+
+def check_id_correction_open(deadline: dt.datetime, now: dt.datetime) -> None:
+    """L1: ID-correction requests close at the round's ID-correction deadline."""
+    if now >= deadline:
+        raise DmcError(
+            ErrorCode.ID_CORRECTION_CLOSED,
+            http_status=409,
+            deadline=format_datetime_be(local(deadline)),
+        )
+
+
+def check_confirm_window(w: Windows, now: dt.datetime) -> None:
+    """L10: confirm/certify only inside the confirm window (and never after close)."""
+    if w.closed_at is not None and now >= w.closed_at:
+        raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
+    if not inside(w.confirm_opens_at, w.confirm_closes_at, now):
+        raise DmcError(
+            ErrorCode.CONFIRM_WINDOW_CLOSED,
+            http_status=409,
+            now=format_datetime_be(local(now)),
+            opens=format_datetime_be(local(w.confirm_opens_at)),
+            closes=format_datetime_be(local(w.confirm_closes_at)),
+        )
+
+
+def check_year_end_step(
+    menu: str,
+    *,
+    opens: dt.datetime,
+    closes: dt.datetime,
+    now: dt.datetime,
+    pending_before: dict[str, int],
+) -> None:
+    """L8: a year-end menu works from its opening date, and only once every earlier step is
+    complete (``pending_before`` maps each earlier menu to its students still pending)."""
+    th, en = MENU_LABELS[menu]
+    if not inside(opens, closes, now):
+        raise window_closed(
+            now=now, opens=opens, closes=closes, window_th=f"เมนู {th}", window_en=f"menu {en}"
+        )
+    for previous in YEAR_END_MENUS[: YEAR_END_MENUS.index(menu)]:
+        pending = pending_before.get(previous, 0)
+        if pending:
+            raise DmcError(
+                ErrorCode.YEAR_END_ORDER,
+                http_status=409,
+                previous=previous,
+                menu=menu,
+                pending=pending,
+            )

@@ -124,3 +124,68 @@ def check_name(value: str, *, field: str, label_th: str, label_en: str) -> None:
 
 def check_student_no(value: str) -> None:
     check_name(value, field="student_no", label_th="เลขประจำตัวนักเรียน", label_en="Student number")
+
+
+# --- movements in the end-of-year round (seed letter L2, L4-L7, L9; DMC practice D2, D3) -------
+
+YEAR_END_ROUND = 3
+
+
+def check_year_end_roster(*, round_number: int, sat_exam: bool | None, tracked_318: bool) -> None:
+    """L2: in the end-of-year round an active student either sat the final exam here or is
+    flagged 3.1.8; anyone else must be transferred out or withdrawn."""
+    if round_number == YEAR_END_ROUND and not sat_exam and not tracked_318:
+        raise DmcError(ErrorCode.NOT_EXAM_TAKER, http_status=409)
+
+
+def check_not_next_year_applicant(
+    *, round_number: int, admitted_on: dt.date, year_ends_on: dt.date
+) -> None:
+    """L4: no applicant for the next academic year in the end-of-year round (an admission
+    dated after this academic year ends belongs to the next year's round 1)."""
+    if round_number == YEAR_END_ROUND and admitted_on > year_ends_on:
+        raise DmcError(
+            ErrorCode.NEXT_YEAR_APPLICANT,
+            http_status=409,
+            fields={"admitted_on": ["next_year_applicant"]},
+        )
+
+
+def check_year_end_add(*, round_number: int, sat_exam_here: bool) -> None:
+    """L5: add/transfer in during the end-of-year round only for a student who sat this year's
+    final exam with this school."""
+    if round_number == YEAR_END_ROUND and not sat_exam_here:
+        raise DmcError(
+            ErrorCode.ADD_NOT_EXAM_TAKER,
+            http_status=409,
+            fields={"sat_exam_here": ["add_not_exam_taker"]},
+        )
+
+
+def check_year_end_leave(*, round_number: int, left_on: dt.date, exam_starts_on: dt.date) -> None:
+    """L6: transfer out/withdraw during the end-of-year round only for a student who left
+    before the final exam."""
+    if round_number == YEAR_END_ROUND and left_on >= exam_starts_on:
+        raise DmcError(
+            ErrorCode.LEFT_AFTER_EXAM, http_status=409, fields={"left_on": ["left_after_exam"]}
+        )
+
+
+def check_dropout(*, consultation_approved: bool) -> None:
+    """L7: a dropout takes effect only after the area office approved the consultation case."""
+    if not consultation_approved:
+        raise DmcError(ErrorCode.DROPOUT_NOT_APPROVED, http_status=409)
+
+
+def check_withdrawable(*, tracked_318: bool, graduated: bool) -> None:
+    """L9: a 3.1.8 student cannot be withdrawn; D3: nor can a graduate."""
+    if tracked_318:
+        raise DmcError(ErrorCode.TRACKED_CANNOT_WITHDRAW, http_status=409)
+    if graduated:
+        raise DmcError(ErrorCode.GRADUATE_NOT_WITHDRAWN, http_status=409)
+
+
+def check_grade_change(*, old: tuple[str, int], new: tuple[str, int], reason: str) -> None:
+    """D2: a grade/room change is a correction and needs a reason; promotion is rollover's job."""
+    if old != new and not reason.strip():
+        raise DmcError(ErrorCode.GRADE_CHANGE_REASON, fields={"reason": ["grade_change_reason"]})
