@@ -32,8 +32,9 @@ from dmc.rounds.models import (
     Snapshot,
     SnapshotRow,
 )
-from dmc.rounds.rules import RoundState, inside, window_closed
+from dmc.rounds.rules import RoundState, check_confirm_window, inside, window_closed
 from dmc.rounds.selectors import state_of
+from dmc.rounds.selectors import windows as round_windows
 from dmc.schools.models import School, SchoolGrade
 from dmc.students.models import Enrolment
 
@@ -65,18 +66,17 @@ def _locked(school: School, r: Round) -> SchoolRound:
     return SchoolRound.objects.select_for_update(of=("self",)).get(school=school, round=r)
 
 
-def _confirm_window(r: Round, now: dt.datetime) -> None:
-    """L10: confirm and certify only inside the confirm window; never after close."""
-    if r.closed_at is not None and now >= r.closed_at:
-        raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
-    if not inside(r.confirm_opens_at, r.confirm_closes_at, now):
-        raise DmcError(
-            ErrorCode.CONFIRM_WINDOW_CLOSED,
-            http_status=409,
-            now=_when(now),
-            opens=_when(r.confirm_opens_at),
-            closes=_when(r.confirm_closes_at),
-        )
+def _confirm_window(r: Round, now: dt.datetime, sr: SchoolRound | None = None) -> None:
+    """L10 on the round's windows; a school its area reopened may also confirm and certify
+    until the end of its extension (never after close)."""
+    extended = (
+        sr is not None
+        and sr.entry_extended_until is not None
+        and now < sr.entry_extended_until
+        and (r.closed_at is None or now < r.closed_at)
+    )
+    if not extended:
+        check_confirm_window(round_windows(r), now)
 
 
 def _save(
@@ -231,7 +231,7 @@ def round_confirm(*, actor: Actor, school: School, round_id: int) -> SchoolRound
     r = Round.objects.select_related("academic_year").get(pk=round_id)
     sr = _locked(school, r)
     now = clock.now()
-    _confirm_window(r, now)
+    _confirm_window(r, now, sr)
     if sr.locked_reason:
         raise DmcError(ErrorCode.CONFIRM_LOCKED, http_status=409, reason=sr.locked_reason)
     if sr.confirmed_at is not None:
@@ -253,7 +253,7 @@ def round_certify(*, actor: Actor, school: School, round_id: int) -> SchoolRound
     r = Round.objects.select_related("academic_year").get(pk=round_id)
     sr = _locked(school, r)
     now = clock.now()
-    _confirm_window(r, now)
+    _confirm_window(r, now, sr)
     if sr.confirmed_at is None:
         raise conflict(ErrorCode.NOT_CONFIRMED)
     if sr.certified_at is not None:
@@ -284,7 +284,7 @@ def round_cancel(
     now = clock.now()
     if r.closed_at is not None and now >= r.closed_at:
         raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
-    if actor.is_school and now > r.self_cancel_deadline:
+    if actor.is_school and now >= r.self_cancel_deadline:
         raise conflict(ErrorCode.SELF_CANCEL_PASSED, deadline=_when(r.self_cancel_deadline))
     if actor.is_area and now < r.self_cancel_deadline:
         # before the deadline the school cancels its own confirmation

@@ -61,8 +61,13 @@ _CODE_FIELDS = {
 }
 
 
-def validate_person(data: dict[str, Any], *, on: dt.date) -> dict[str, Any]:
-    """Clean and check person fields; returns the cleaned dict or raises (all errors at once)."""
+def validate_person(
+    data: dict[str, Any], *, on: dt.date, title_on: dt.date | None = None
+) -> dict[str, Any]:
+    """Clean and check person fields; returns the cleaned dict or raises (all errors at once).
+
+    ``on`` is today (a birth date cannot be later); D5 judges the title at ``title_on``, the
+    round's as-of date, the same date the pre-confirmation checklist uses."""
     out = dict(data)
     for key, value in out.items():
         if isinstance(value, str):
@@ -108,7 +113,8 @@ def validate_person(data: dict[str, Any], *, on: dt.date) -> dict[str, Any]:
             DmcError(ErrorCode.DATE_RANGE, value=birth.isoformat(), fields={"birth_date": []})
         )
     elif sex in ("M", "F"):
-        c.check(rules.check_title, out.get("title_code", ""), sex, rules.age_on(birth, on))
+        age = rules.age_on(birth, title_on or on)
+        c.check(rules.check_title, out.get("title_code", ""), sex, age)
     for name, (list_name, th, en) in _CODE_FIELDS.items():
         c.check(
             rules.check_code,
@@ -241,7 +247,7 @@ def student_add(
     now = clock.now()
     if actor is not None:
         require_entry_round(academic_year, now, school.pk)
-    data = validate_person(person, on=local(now).date())
+    data = validate_person(person, on=local(now).date(), title_on=stats.as_of_for(academic_year))
     if Person.objects.filter(person_id=pid).exists():
         raise conflict(ErrorCode.PERSON_EXISTS)
     p = Person(
@@ -326,7 +332,12 @@ def student_update(
     person_changes = {k: v for k, v in changes.items() if k in PERSON_FIELDS}
     merged = {k: getattr(person, k) for k in PERSON_FIELDS} | person_changes
     c = Collector()
-    cleaned = c.check(validate_person, merged, on=local(now).date())
+    cleaned = c.check(
+        validate_person,
+        merged,
+        on=local(now).date(),
+        title_on=stats.as_of_for(enrolment.academic_year),
+    )
     for name in ("weight_kg", "height_cm"):
         if name in changes:
             c.check(rules.check_measure, changes[name], field=name)
