@@ -1425,3 +1425,41 @@ def test_a_school_reopened_after_the_confirm_window_can_confirm_again(world: Wor
     with at(5, 1, 10):
         update(world.actors["officer_a1"], e1.pk, weight_kg=Decimal("31"))
         assert confirm(world, a1).confirmed_at == clock.now()
+
+
+def test_one_waiting_reopen_request_at_a_time(world: World) -> None:
+    a1 = world.school_a1
+    r = round3()
+    with at(5, 1, 9):
+        first = rs.reopen_request(
+            actor=world.actors["officer_a1"], school=a1, round_id=r.pk, reason="ขอแก้ไข"
+        )
+        refused(
+            ErrorCode.REOPEN_PENDING,
+            rs.reopen_request,
+            actor=world.actors["director_a1"],
+            school=a1,
+            round_id=r.pk,
+            reason="ขอซ้ำ",
+        )
+        rs.reopen_decide(
+            actor=world.actors["area_a"], request_id=first.pk, approve=False, until=None
+        )
+        again = rs.reopen_request(
+            actor=world.actors["officer_a1"], school=a1, round_id=r.pk, reason="ขออีกครั้ง"
+        )
+    assert again.status == ReopenRequest.Status.SUBMITTED
+
+
+def test_unlock_refused_after_close(world: World) -> None:
+    a1 = world.school_a1
+    r = round3()
+    with at(5, 2, 9):
+        rs.round_close(actor=world.actors["obec"], round_id=r.pk)
+        refused(
+            ErrorCode.ROUND_CLOSED,
+            rs.round_unlock,
+            actor=world.actors["obec"],
+            school=a1,
+            round_id=r.pk,
+        )

@@ -80,6 +80,7 @@ class ErrorCode(StrEnum):
     NOTE_REQUIRED = "note_required"
     NOT_A_QUERY = "not_a_query"
     REOPEN_NOT_NEEDED = "reopen_not_needed"
+    REOPEN_PENDING = "reopen_pending"
 
 
 # code -> (Thai template, English template)
@@ -312,6 +313,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.NOT_A_QUERY: (
         "รายการนี้เป็นข้อผิดพลาดที่ต้องแก้ไข อธิบายแทนการแก้ไขไม่ได้",
         "This item is an error that must be fixed; it cannot be explained away",
+    ),
+    ErrorCode.REOPEN_PENDING: (
+        "มีคำร้องที่ยื่นไว้แล้วและรอเขตพื้นที่พิจารณา (ยื่นเมื่อ {at})",
+        "A request is already waiting for the area office (sent {at})",
     ),
     ErrorCode.REOPEN_NOT_NEEDED: (
         "โรงเรียนยังบันทึกข้อมูลได้อยู่ ไม่ต้องขอเปิดระบบ",

@@ -312,7 +312,10 @@ def round_cancel(
 def round_unlock(*, actor: Actor, school: School, round_id: int) -> SchoolRound:
     """OBEC gives a school its confirm button back."""
     actor.require_role(Role.OBEC_ADMIN)
-    sr = _locked(school, Round.objects.get(pk=round_id))
+    r = Round.objects.get(pk=round_id)
+    if r.closed_at is not None and clock.now() >= r.closed_at:
+        raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
+    sr = _locked(school, r)
     before = audit.snapshot(sr, _SR_FIELDS)
     sr.locked_reason = ""
     return _save(actor, "round.unlock", sr, before)
@@ -491,6 +494,11 @@ def reopen_request(*, actor: Actor, school: School, round_id: int, reason: str) 
     entry_open = inside(r.entry_opens_at, r.entry_closes_at, now)
     if entry_open and (sr is None or sr.confirmed_at is None):
         raise DmcError(ErrorCode.REOPEN_NOT_NEEDED, http_status=409)
+    waiting = ReopenRequest.objects.filter(
+        school=school, round=r, status=ReopenRequest.Status.SUBMITTED
+    ).first()
+    if waiting is not None:
+        raise conflict(ErrorCode.REOPEN_PENDING, at=_when(waiting.requested_at))
     req = ReopenRequest.objects.create(
         school=school, round=r, reason=reason[:2000], requested_by=actor.user, requested_at=now
     )
