@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "dmc.schools",
     "dmc.rounds",
     "dmc.students",
+    "dmc.cases",
     "dmc.demo",
 ]
 
@@ -174,4 +175,10 @@ LOGGING = {
 }
 
 DMC_STUDENT_PAGE_SIZE = 50
+
+# Case evidence (never served as public media: a scoped view streams it).
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media-not-public/"
+DMC_EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 WHITENOISE_USE_FINDERS = not PROD

@@ -67,6 +67,7 @@ class World:
         }
         data.update(person)
         return student_services.student_add(
+            sat_exam_here=True,  # round 3: only exam takers are added (L5)
             actor=actor,
             school=school,
             academic_year=YEAR,

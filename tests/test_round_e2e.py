@@ -62,6 +62,7 @@ class Roster:
     ) -> Enrolment:
         self.seq += 1
         return students.student_add(
+            sat_exam_here=True,  # round 3: only exam takers are added (L5)
             actor=actor,
             school=school,
             academic_year=YEAR,

@@ -329,6 +329,7 @@ class Ops:
         self.seq += 1
         title = expected_titles(sex, age_on(birth, AS_OF))[0]  # D5 is judged at the as-of date
         e = student_services.student_add(
+            sat_exam_here=True,  # round 3: only exam takers are added (L5)
             actor=self.officer[school.pk],
             school=school,
             academic_year=YEAR,

@@ -129,6 +129,7 @@ def add(
     }
     data.update(person)
     return student_services.student_add(
+        sat_exam_here=True,  # round 3: only exam takers are added (L5)
         actor=None,
         school=school,
         academic_year=YEAR,

@@ -45,7 +45,11 @@ def setup_calendar(year: int = DEMO_YEAR) -> AcademicYear:
     confirm button on 30 April 08:00-16:30, area acknowledgement the next day."""
     ce = year - 543
     ay = round_services.academic_year_get_or_create(
-        actor=None, year=year, starts_on=dt.date(ce, 5, 16), ends_on=dt.date(ce + 1, 3, 31)
+        actor=None,
+        year=year,
+        starts_on=dt.date(ce, 5, 16),
+        ends_on=dt.date(ce + 1, 3, 31),
+        final_exam_on=dt.date(ce + 1, 2, 21),  # semester 2 final exams begin
     )
     if ay.rounds.exists():
         return ay

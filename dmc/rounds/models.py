@@ -10,6 +10,8 @@ class AcademicYear(models.Model):
     year = models.PositiveSmallIntegerField(unique=True)
     starts_on = models.DateField()
     ends_on = models.DateField()
+    # semester 2 final exams begin (L6: leaving before it); OBEC sets it with the calendar
+    final_exam_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-year"]

@@ -594,19 +594,30 @@ _ROUND_FIELDS = (
 
 @transaction.atomic
 def academic_year_get_or_create(
-    *, actor: Actor | None, year: int, starts_on: dt.date, ends_on: dt.date
+    *,
+    actor: Actor | None,
+    year: int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    final_exam_on: dt.date | None = None,
 ) -> AcademicYear:
     if actor is not None:
         actor.require_role(Role.OBEC_ADMIN)
     ay, created = AcademicYear.objects.get_or_create(
-        year=year, defaults={"starts_on": starts_on, "ends_on": ends_on}
+        year=year,
+        defaults={"starts_on": starts_on, "ends_on": ends_on, "final_exam_on": final_exam_on},
     )
     if created:
         audit.record(
             actor=actor,
             action="year.create",
             target=ay,
-            after={"year": year, "starts_on": starts_on, "ends_on": ends_on},
+            after={
+                "year": year,
+                "starts_on": starts_on,
+                "ends_on": ends_on,
+                "final_exam_on": final_exam_on,
+            },
         )
     return ay
 

@@ -23,6 +23,7 @@ class Person(models.Model):
 
     person_id = models.CharField(max_length=13, unique=True)
     id_kind = models.CharField(max_length=8, choices=IdKind.choices)
+    gcode_certified_at = models.DateTimeField(null=True, blank=True)
     document_type = models.CharField(max_length=1, default="I")
     title_code = models.CharField(max_length=3)
     first_name = models.CharField(max_length=100)
@@ -99,6 +100,11 @@ class Enrolment(models.Model):
     height_cm = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     admitted_on = models.DateField(null=True, blank=True)
     left_on = models.DateField(null=True, blank=True)
+    leave_reason = models.CharField(max_length=2, blank=True)  # withdrawal_reason code list
+    dropout_reason = models.CharField(max_length=2, blank=True)  # dropout_reason code list
+    leave_note = models.CharField(max_length=300, blank=True)
+    # the end-of-year round: sat this year's final exam at this school (L2/L5; 3.2.2 fills it)
+    sat_exam = models.BooleanField(null=True, blank=True)
     # maintained by rounds.stats on every change: the checklist keys this student triggers
     # (" L3.weight_missing D5.title ", a trailing "!" marks an explained query) and D4
     checks = models.CharField(max_length=300, blank=True, default="")

@@ -235,6 +235,8 @@ def student_add(
     student_no: str,
     weight_kg: Decimal | None = None,
     height_cm: Decimal | None = None,
+    admitted_on: dt.date | None = None,
+    sat_exam_here: bool = False,
 ) -> Enrolment:
     """Add a student not yet known nationally: a new Person and their enrolment.
 
@@ -246,7 +248,14 @@ def student_add(
     doc = normalize_document_type(document_type)
     now = clock.now()
     if actor is not None:
-        require_entry_round(academic_year, now, school.pk)
+        r = require_entry_round(academic_year, now, school.pk)
+        # the end-of-year round: only exam takers here (L5); an admission dated after the year
+        # ends is an applicant for the next year (L4)
+        rules.check_year_end_add(round_number=r.number, sat_exam_here=sat_exam_here)
+        if admitted_on is not None:
+            rules.check_not_next_year_applicant(
+                round_number=r.number, admitted_on=admitted_on, year_ends_on=r.academic_year.ends_on
+            )
     data = validate_person(person, on=local(now).date(), title_on=stats.as_of_for(academic_year))
     if Person.objects.filter(person_id=pid).exists():
         raise conflict(ErrorCode.PERSON_EXISTS)
@@ -270,7 +279,7 @@ def student_add(
         school_id=school.pk,
         area_id=school.area_id,
     )
-    return enrolment_create(
+    enrolment = enrolment_create(
         actor=actor,
         person=p,
         school=school,
@@ -280,7 +289,12 @@ def student_add(
         student_no=student_no,
         weight_kg=weight_kg,
         height_cm=height_cm,
+        admitted_on=admitted_on,
     )
+    if sat_exam_here:
+        Enrolment.objects.filter(pk=enrolment.pk).update(sat_exam=True)
+        enrolment.sat_exam = True
+    return enrolment
 
 
 @transaction.atomic

@@ -37,6 +37,7 @@ def _add(
 ) -> Enrolment:
     """A student added by the system, with only the measures given (weight/height)."""
     return student_services.student_add(
+        sat_exam_here=True,  # round 3: only exam takers are added (L5)
         actor=None,
         school=world.school_a1,
         academic_year=YEAR,
