@@ -2,10 +2,13 @@ from django.urls import path
 
 from config.api import api
 from dmc.accounts import views as accounts
+from dmc.cases import views as cases
 from dmc.demo import views as demo
+from dmc.exchange import views as exchange
 from dmc.rounds import views as rounds
 from dmc.schools import views as schools
 from dmc.students import views as students
+from dmc.students import views_movements as moves
 
 urlpatterns = [
     path("", schools.home, name="home"),
@@ -18,6 +21,17 @@ urlpatterns = [
     path("areas/<str:code>/schools/", schools.area_schools, name="area-schools"),
     path("schools/<str:smis_code>/students/", students.student_list, name="student-list"),
     path("students/<int:enrolment_id>/", students.student_detail, name="student-detail"),
+    path("students/add/", moves.student_add, name="student-add"),
+    path("students/transfer-in/", moves.transfer_in, name="transfer-in"),
+    path("students/<int:enrolment_id>/action/", moves.student_action, name="student-action"),
+    path("schools/<str:smis_code>/students/bulk/", moves.student_bulk, name="student-bulk"),
+    path("cases/", cases.case_list, name="case-list"),
+    path("cases/<int:case_id>/", cases.case_detail, name="case-detail"),
+    path(
+        "cases/<int:case_id>/evidence/<int:attachment_id>/",
+        cases.attachment_download,
+        name="case-evidence",
+    ),
     path("demo/clock/", demo.clock_view, name="demo-clock"),
     path("round/", rounds.school_round, name="school-round"),
     path("school/grades/", schools.school_grades, name="school-grades"),
@@ -25,5 +39,19 @@ urlpatterns = [
     path("area/round/", rounds.area_round, name="area-round"),
     path("obec/rounds/", rounds.obec_rounds, name="obec-rounds"),
     path("obec/rounds/<int:round_id>/", rounds.obec_round_edit, name="obec-round-edit"),
+    path(
+        "schools/<str:smis_code>/students.csv",
+        exchange.export_students,
+        {"fmt": "csv"},
+        name="export-students-csv",
+    ),
+    path(
+        "schools/<str:smis_code>/students.xlsx",
+        exchange.export_students,
+        {"fmt": "xlsx"},
+        name="export-students-xlsx",
+    ),
+    path("schools/<str:smis_code>/template.xlsx", exchange.school_template, name="school-template"),
+    path("schools/<str:smis_code>/totals.xlsx", exchange.school_totals, name="school-totals"),
     path("api/v1/", api.urls),
 ]

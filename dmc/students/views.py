@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 
 from dmc.accounts.web import actor_of, actor_required
 from dmc.core import clock
-from dmc.core.codes import GRADES
+from dmc.core.codes import CODES, GRADES
 from dmc.core.errors import DmcError, ErrorCode
+from dmc.core.i18n import lang, tr
 from dmc.core.rulebook import CHECKS
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
@@ -42,6 +43,11 @@ def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
         "grade": grade,
         "grades": GRADES.choices(),
         "check": CHECKS.get(check),
+        "bulk": request.session.pop("dmc_bulk", None),
+        "can_edit": actor.role == "school_officer",
+        "withdrawal_reasons": [
+            (c, label) for c, label in CODES["withdrawal_reason"].choices(lang()) if c != "02"
+        ],
         "check_key": check,
     }
     template = "dmc/partials/student_rows.html" if request.htmx else "dmc/student_list.html"  # type: ignore[attr-defined]
@@ -106,6 +112,13 @@ def student_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
             ],
             "notes": {n.check_key: n for n in latest.query_notes.all()},
             "explain_error": request.session.pop("dmc_flash_error", None),
+            "action_error": (request.session.pop("dmc_action_error", None) or [None, None])[1],
+            "action_ok": tr(*ok) if (ok := request.session.pop("dmc_action_ok", None)) else None,
+            "withdrawal_reasons": [
+                (c, label) for c, label in CODES["withdrawal_reason"].choices(lang()) if c != "02"
+            ],
+            "dropout_reasons": CODES["dropout_reason"].choices(lang()),
+            "grades": GRADES.choices(),
         },
         status=status,
     )
