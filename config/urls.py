@@ -1,6 +1,6 @@
 from django.urls import path
 
-from config.api import api
+from config.api import api, api_not_found
 from dmc.accounts import views as accounts
 from dmc.cases import views as cases
 from dmc.demo import views as demo
@@ -54,4 +54,5 @@ urlpatterns = [
     path("schools/<str:smis_code>/template.xlsx", exchange.school_template, name="school-template"),
     path("schools/<str:smis_code>/totals.xlsx", exchange.school_totals, name="school-totals"),
     path("api/v1/", api.urls),
+    path("api/v1/<path:rest>", api_not_found),  # unmatched API paths: the JSON error shape
 ]

@@ -530,3 +530,18 @@ def queue_counts(actor: Actor) -> dict[str, int]:
     for kind in awaiting(actor).values_list("kind", flat=True):
         counts[kind] = counts.get(kind, 0) + 1
     return counts
+
+
+def case_decide(
+    *, actor: Actor, case_id: int, approve: bool = False, keeper: str = "", note: str = ""
+) -> Case:
+    """Decide a case of any kind (the web page and the API share this dispatch)."""
+    case = case_get(actor=actor, case_id=case_id)
+    if case.kind == Case.Kind.DUPLICATE:
+        return duplicate_decide(actor=actor, case_id=case.pk, keeper=keeper, note=note)
+    decide = {
+        Case.Kind.ID_CORRECTION: id_correction_decide,
+        Case.Kind.DROPOUT: dropout_decide,
+        Case.Kind.GCODE: gcode_decide,
+    }[Case.Kind(case.kind)]
+    return decide(actor=actor, case_id=case.pk, approve=approve, note=note)

@@ -80,17 +80,13 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
                 )
             elif action == "forward":
                 services.id_correction_forward(actor=actor, case_id=case.pk, note=note)
-            elif action == "decide" and case.kind == Case.Kind.ID_CORRECTION:
-                services.id_correction_decide(
-                    actor=actor, case_id=case.pk, approve=approve, note=note
-                )
-            elif action == "decide" and case.kind == Case.Kind.DROPOUT:
-                services.dropout_decide(actor=actor, case_id=case.pk, approve=approve, note=note)
-            elif action == "decide" and case.kind == Case.Kind.GCODE:
-                services.gcode_decide(actor=actor, case_id=case.pk, approve=approve, note=note)
-            elif action == "decide" and case.kind == Case.Kind.DUPLICATE:
-                services.duplicate_decide(
-                    actor=actor, case_id=case.pk, keeper=request.POST.get("keeper", ""), note=note
+            elif action == "decide":
+                services.case_decide(
+                    actor=actor,
+                    case_id=case.pk,
+                    approve=approve,
+                    keeper=request.POST.get("keeper", ""),
+                    note=note,
                 )
             else:
                 raise not_found()

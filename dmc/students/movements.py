@@ -227,14 +227,17 @@ def transfer_in(
     return enrolment, None
 
 
-def _leave_checks(enrolment: Enrolment, r: Round, ay: AcademicYear, left_on: dt.date) -> None:
+def _leave_checks(
+    enrolment: Enrolment, r: Round, ay: AcademicYear, left_on: dt.date, exam_rule: bool = True
+) -> None:
     rules.check_withdrawable(
         tracked_318=enrolment.tracked_318, graduated=enrolment.status == Enrolment.Status.GRADUATED
     )
     if enrolment.status != Enrolment.Status.ACTIVE:
         raise conflict(ErrorCode.ALREADY_DECIDED)
-    exam = ay.final_exam_on or ay.ends_on
-    rules.check_year_end_leave(round_number=r.number, left_on=left_on, exam_starts_on=exam)
+    if exam_rule:
+        exam = ay.final_exam_on or ay.ends_on
+        rules.check_year_end_leave(round_number=r.number, left_on=left_on, exam_starts_on=exam)
 
 
 @transaction.atomic
@@ -256,7 +259,9 @@ def transfer_out(
         actor.require_role(Role.SCHOOL_OFFICER, Role.OBEC_ADMIN)
     enrolment = _locked_enrolment(actor, enrolment_id, version)
     ay, r = _year_round(enrolment.academic_year, clock.now(), enrolment.school_id)
-    _leave_checks(enrolment, r, ay, left_on)
+    # L6 guards a school's own withdrawal; an area's duplicate decision rests on the case's
+    # evidence of where the student sat the exam, so it is not second-guessed here
+    _leave_checks(enrolment, r, ay, left_on, exam_rule=not by_case)
     before = audit.snapshot(enrolment, _MOVE_FIELDS)
     contribution = stats.contribution(enrolment, enrolment.person.sex)
     enrolment.status = Enrolment.Status.TRANSFERRED_OUT
