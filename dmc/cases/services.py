@@ -32,8 +32,9 @@ from dmc.core.errors import DmcError, ErrorCode, conflict, not_found
 from dmc.core.ids import normalize_person_id
 from dmc.core.normalize import clean_text
 from dmc.rounds.rules import check_id_correction_open
-from dmc.rounds.selectors import require_entry_round
+from dmc.rounds.selectors import current_round, require_entry_round
 from dmc.schools.models import School
+from dmc.students import rules as student_rules
 from dmc.students.models import Enrolment, Person
 
 DUPLICATE_DAYS = 7  # a duplicate case's deadline for the parties and the area
@@ -155,6 +156,11 @@ def id_correction_open(*, actor: Actor, enrolment_id: int, new_id: str, reason: 
     round's ID-correction deadline."""
     e = _school_enrolment(actor, enrolment_id)
     now = clock.now()
+    # L1 first: the deadline usually coincides with the end of entry, whose own refusal
+    # (WINDOW_CLOSED) would otherwise hide that ID corrections are closed
+    current = current_round(e.academic_year, now)
+    if current is not None:
+        check_id_correction_open(current.id_correction_deadline, now)
     r = require_entry_round(e.academic_year, now, e.school_id)
     check_id_correction_open(r.id_correction_deadline, now)
     pid, kind = normalize_person_id(new_id)
@@ -196,6 +202,8 @@ def id_correction_decide(*, actor: Actor, case_id: int, approve: bool, note: str
     case = case_get(actor=actor, case_id=case_id, lock=True)
     if case.kind != Case.Kind.ID_CORRECTION:
         raise not_found()
+    if case.status == Case.Status.SUBMITTED:
+        raise conflict(ErrorCode.CASE_NOT_FORWARDED)
     _pending(case, Case.Status.UNDER_REVIEW)
     if not approve or case.person_id is None:
         before = _decide(actor, case, Case.Status.REJECTED, note)
@@ -233,7 +241,7 @@ def dropout_open(
 ) -> Case:
     """The school consults its area office before a dropout (ออกกลางคัน)."""
     e = _school_enrolment(actor, enrolment_id)
-    require_entry_round(e.academic_year, clock.now(), e.school_id)
+    r = require_entry_round(e.academic_year, clock.now(), e.school_id)
     if reason not in CODES["dropout_reason"]:
         raise DmcError(
             ErrorCode.CODE_UNKNOWN,
@@ -244,12 +252,19 @@ def dropout_open(
         )
     if e.status != Enrolment.Status.ACTIVE:
         raise conflict(ErrorCode.ALREADY_DECIDED)
-    if Case.objects.filter(
+    # what the approval will check (L9, D3, L6): refuse now, not after the area has agreed
+    student_rules.check_withdrawable(tracked_318=e.tracked_318, graduated=False)
+    ay = r.academic_year
+    student_rules.check_year_end_leave(
+        round_number=r.number, left_on=left_on, exam_starts_on=ay.final_exam_on or ay.ends_on
+    )
+    existing = Case.objects.filter(
         kind=Case.Kind.DROPOUT,
         enrolment=e,
         status__in=[Case.Status.SUBMITTED, Case.Status.UNDER_REVIEW],
-    ).exists():
-        raise conflict(ErrorCode.ALREADY_DECIDED)
+    ).first()
+    if existing is not None:
+        raise conflict(ErrorCode.CASE_ALREADY_OPEN, case_id=existing.pk)
     return _open(
         actor,
         Case.Kind.DROPOUT,
@@ -285,8 +300,8 @@ def dropout_decide(*, actor: Actor, case_id: int, approve: bool, note: str = "")
         left_on=dt.date.fromisoformat(case.data["left_on"]),
         note=f"case {case.pk}",
         dropout_case_approved=True,
+        dropout_reason=case.data["reason"],
     )
-    Enrolment.objects.filter(pk=case.enrolment_id).update(dropout_reason=case.data["reason"])
     before = _decide(actor, case, Case.Status.APPLIED, note)
     _record(actor, "case.apply", case, before=before)
     return case
@@ -364,7 +379,7 @@ def duplicate_decide(*, actor: Actor, case_id: int, keeper: str, note: str = "")
         claim = case.data["claim"]
         require_entry_round(case.academic_year, now, case.school_id)
         assert case.person is not None
-        enrolment_create(
+        created = enrolment_create(
             actor=None,
             person=case.person,
             school=case.school,
@@ -374,6 +389,8 @@ def duplicate_decide(*, actor: Actor, case_id: int, keeper: str, note: str = "")
             student_no=claim["student_no"],
             admitted_on=dt.date.fromisoformat(claim["admitted_on"]),
         )
+        if claim.get("sat_exam_here"):  # as the claim stated (L5), like a direct transfer in
+            Enrolment.objects.filter(pk=created.pk).update(sat_exam=True)
     before = _decide(actor, case, Case.Status.APPLIED, note)
     case.data = {**case.data, "keeper": keeper}
     case.save(update_fields=["data"])

@@ -81,6 +81,10 @@ class ErrorCode(StrEnum):
     NOT_A_QUERY = "not_a_query"
     REOPEN_NOT_NEEDED = "reopen_not_needed"
     REOPEN_PENDING = "reopen_pending"
+    CASE_NOT_FORWARDED = "case_not_forwarded"
+    CASE_ALREADY_OPEN = "case_already_open"
+    # data exchange (issue 6)
+    EXPORT_PURPOSE_REQUIRED = "export_purpose_required"
 
 
 # code -> (Thai template, English template)
@@ -318,9 +322,23 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "มีคำร้องที่ยื่นไว้แล้วและรอเขตพื้นที่พิจารณา (ยื่นเมื่อ {at})",
         "A request is already waiting for the area office (sent {at})",
     ),
+    ErrorCode.CASE_NOT_FORWARDED: (
+        "คำร้องนี้ยังไม่ได้รับการตรวจสอบและส่งต่อจากสำนักงานเขตพื้นที่",
+        "This request has not yet been checked and forwarded by the area office",
+    ),
+    ErrorCode.CASE_ALREADY_OPEN: (
+        "มีคำร้องเรื่องนี้ของนักเรียนคนนี้ที่ยังไม่ได้พิจารณาอยู่แล้ว (คำร้อง #{case_id})",
+        "An open request about this for this student already exists (case #{case_id})",
+    ),
     ErrorCode.REOPEN_NOT_NEEDED: (
         "โรงเรียนยังบันทึกข้อมูลได้อยู่ ไม่ต้องขอเปิดระบบ",
         "The school can still enter data; no reopening is needed",
+    ),
+    ErrorCode.EXPORT_PURPOSE_REQUIRED: (
+        "การดาวน์โหลดข้อมูลรายบุคคลของนักเรียนโดยสำนักงานเขตพื้นที่หรือ สพฐ. ต้องระบุวัตถุประสงค์"
+        " (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล) ทุกครั้งจะถูกบันทึกไว้",
+        "Downloading students' personal data as an area office or OBEC needs a stated purpose"
+        " (PDPA); every download is logged",
     ),
 }
 

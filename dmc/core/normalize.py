@@ -89,4 +89,9 @@ def parse_decimal(value: object, *, field: str, places: int = 1) -> Decimal | No
         ) from exc
     if not number.is_finite():
         raise DmcError(ErrorCode.NUMBER_FORMAT, value=text, fields={field: ["number_format"]})
-    return number.quantize(Decimal(1).scaleb(-places))
+    try:
+        return number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation as exc:  # too many digits to hold (e.g. 1e400)
+        raise DmcError(
+            ErrorCode.NUMBER_FORMAT, value=text[:20], fields={field: ["number_format"]}
+        ) from exc

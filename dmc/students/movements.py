@@ -280,6 +280,7 @@ def withdraw(
     left_on: dt.date,
     note: str = "",
     dropout_case_approved: bool = False,
+    dropout_reason: str = "",
 ) -> Enrolment:
     """จำหน่าย with a reason from the code list. A dropout (reason 04) only through an approved
     consultation case (L7); "completed the top grade" is never a withdrawal (D3)."""
@@ -313,6 +314,8 @@ def withdraw(
     )
     enrolment.left_on, enrolment.leave_reason = left_on, reason
     enrolment.leave_note = clean_text(note)[:300]
+    if reason == WITHDRAW_DROPOUT:
+        enrolment.dropout_reason = dropout_reason
     action = "enrolment.dropout" if reason == WITHDRAW_DROPOUT else "enrolment.withdraw"
     return _save_move(actor, action, enrolment, before, contribution, reason=note)
 
