@@ -93,7 +93,21 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, {"code": code, "message": str(exc), "fields": {}})
 
 
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any /api/v1/ path no operation matches: 404 in the one error shape."""
+    from django.http import JsonResponse
+
+    message = render_message(ErrorCode.NOT_FOUND, {}, _lang(request))
+    return JsonResponse(
+        {"code": "not_found", "message": message, "fields": {}},
+        status=404,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
 from dmc.accounts.api import router as accounts_router  # noqa: E402
+from dmc.cases.api import router as cases_router  # noqa: E402
+from dmc.exchange.api import router as exchange_router  # noqa: E402
 from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
@@ -102,3 +116,5 @@ api.add_router("/", accounts_router)
 api.add_router("/schools", schools_router)
 api.add_router("/students", students_router)
 api.add_router("/rounds", rounds_router)
+api.add_router("/cases", cases_router)
+api.add_router("/", exchange_router)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from config.api import api, api_not_found
 from dmc.accounts import views as accounts
@@ -55,4 +55,5 @@ urlpatterns = [
     path("schools/<str:smis_code>/totals.xlsx", exchange.school_totals, name="school-totals"),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),  # unmatched API paths: the JSON error shape
+    re_path(r"^api/v1/(?P<rest>(?s:.*))\Z", api_not_found),  # ... even with a newline in them
 ]

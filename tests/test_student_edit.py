@@ -197,3 +197,26 @@ def test_search_by_full_citizen_id(world: World, officer: Client) -> None:
     dashed = f"{pid[0]}-{pid[1:5]}-{pid[5:10]}-{pid[10:12]}-{pid[12]}"
     html = officer.get("/schools/10010001/students/", {"q": dashed}).content.decode()
     assert "เป้าหมาย" in html and "คนอื่น" not in html
+
+
+def test_overlong_values_are_refused_not_truncated_or_crashed(world: World) -> None:
+    enrolment = world.add_student()
+    with pytest.raises(DmcError) as exc:
+        services.student_update(
+            actor=world.actors["officer_a1"],
+            enrolment_id=enrolment.pk,
+            person_version=1,
+            enrolment_version=1,
+            changes={"first_name": "ก" * 300, "moo": "1" * 11},
+        )
+    assert {e.code for e in exc.value.errors} == {ErrorCode.TOO_LONG}  # type: ignore[attr-defined]
+    assert set(exc.value.fields or {}) == {"first_name", "moo"}
+    with pytest.raises(DmcError) as exc:
+        services.student_update(
+            actor=world.actors["officer_a1"],
+            enrolment_id=enrolment.pk,
+            person_version=1,
+            enrolment_version=1,
+            changes={"student_no": "9" * 21},
+        )
+    assert exc.value.code == ErrorCode.TOO_LONG

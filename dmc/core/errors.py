@@ -82,6 +82,7 @@ class ErrorCode(StrEnum):
     REOPEN_NOT_NEEDED = "reopen_not_needed"
     REOPEN_PENDING = "reopen_pending"
     CASE_NOT_FORWARDED = "case_not_forwarded"
+    TOO_LONG = "too_long"
     CASE_ALREADY_OPEN = "case_already_open"
     # data exchange (issue 6)
     EXPORT_PURPOSE_REQUIRED = "export_purpose_required"
@@ -321,6 +322,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.REOPEN_PENDING: (
         "มีคำร้องที่ยื่นไว้แล้วและรอเขตพื้นที่พิจารณา (ยื่นเมื่อ {at})",
         "A request is already waiting for the area office (sent {at})",
+    ),
+    ErrorCode.TOO_LONG: (
+        "{field} ยาวเกิน {max} ตัวอักษร (ได้รับ {length})",
+        "{field} is longer than {max} characters (got {length})",
     ),
     ErrorCode.CASE_NOT_FORWARDED: (
         "คำร้องนี้ยังไม่ได้รับการตรวจสอบและส่งต่อจากสำนักงานเขตพื้นที่",

@@ -25,10 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-from dmc.core.codes import CODES, GRADES, PROVINCES
+from dmc.core.codes import CODES, PROVINCES
 from dmc.core.ids import check_digit
-from dmc.core.thai import format_date_be
-from dmc.exchange.format import HEADER, NO, YES
+from dmc.exchange.format import HEADER, dmc_row
 from dmc.students.rules import HEIGHT_RANGE, WEIGHT_RANGE, age_on
 
 NATIONAL_SCHOOLS = 29_449
@@ -390,67 +389,10 @@ def iter_all(
         first += school.students
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
-
-
 def to_row(school: SynthSchool, s: SynthStudent, *, year: int) -> list[str]:
-    """One line of the 39-column file, with DMC's labels (ม.2, ช/ญ, dd/mm/BBBB)."""
-    label = {
-        name: CODES[name].label
-        for name in (
-            "title",
-            "religion",
-            "nationality",
-            "occupation",
-            "relation",
-            "disadvantaged",
-            "scout",
-            "redcross",
-            "swimming",
-        )
-    }
-    return [
-        school.smis_code,
-        school.name,
-        s.person_id,
-        GRADES.label(s.grade),
-        str(s.room),
-        s.student_no,
-        "ช" if s.sex == "M" else "ญ",
-        label["title"](s.title_code),
-        s.first_name,
-        s.last_name,
-        format_date_be(s.birth_date),
-        str(age_on(s.birth_date, reference_date(year))),
-        _num(s.weight_kg),
-        _num(s.height_cm),
-        s.blood,
-        label["religion"](s.religion),
-        label["nationality"](s.race),
-        label["nationality"](s.nationality),
-        s.house_no,
-        s.moo,
-        s.street,
-        s.subdistrict,
-        s.district,
-        s.province,
-        s.guardian_first_name,
-        s.guardian_last_name,
-        label["occupation"](s.guardian_occupation),
-        label["relation"](s.guardian_relation),
-        s.father_first_name,
-        s.father_last_name,
-        label["occupation"](s.father_occupation),
-        s.mother_first_name,
-        s.mother_last_name,
-        label["occupation"](s.mother_occupation),
-        label["disadvantaged"](s.disadvantaged),
-        YES if s.tracked_318 else NO,
-        label["scout"](s.scout),
-        label["redcross"](s.redcross),
-        label["swimming"](s.swimming),
-    ]
+    """One line of the 39-column file, with DMC's labels (ม.2, ช/ญ, dd/mm/BBBB): the same
+    rendering as the export of real data (``exchange.format.dmc_row``)."""
+    return dmc_row(school, s, s, age_at=reference_date(year))
 
 
 def write_csv(

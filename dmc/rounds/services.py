@@ -689,6 +689,21 @@ def check_windows_order(w: dict[str, dt.datetime]) -> None:
         )
 
 
+def _as_bangkok(name: str, value: dt.datetime) -> dt.datetime:
+    """A window time without an offset is Bangkok wall-clock time; years outside 2000-2200
+    (CE) are refused rather than overflowing the database."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=clock.BANGKOK)
+    if not 2000 <= value.year <= 2200:
+        raise DmcError(
+            ErrorCode.WINDOWS_ORDER,
+            fields={name: ["year_range"]},
+            detail_th=f"ปี ค.ศ. {value.year} อยู่นอกช่วง 2000–2200",
+            detail_en=f"year {value.year} is outside 2000-2200",
+        )
+    return value
+
+
 @transaction.atomic
 def round_update_windows(
     *, actor: Actor, round_id: int, version: int, windows: dict[str, dt.datetime]
@@ -702,7 +717,7 @@ def round_update_windows(
         raise conflict(ErrorCode.STALE_VERSION, changed_at="-")
     if r.closed_at is not None:
         raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
-    merged = {f: windows.get(f, getattr(r, f)) for f in WINDOW_FIELDS}
+    merged = {f: _as_bangkok(f, windows.get(f, getattr(r, f))) for f in WINDOW_FIELDS}
     check_windows_order(merged)
     before = audit.snapshot(r, _ROUND_FIELDS)
     for f, v in merged.items():

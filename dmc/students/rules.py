@@ -122,8 +122,19 @@ def check_name(value: str, *, field: str, label_th: str, label_en: str) -> None:
         )
 
 
+STUDENT_NO_MAX = 20
+
+
 def check_student_no(value: str) -> None:
     check_name(value, field="student_no", label_th="เลขประจำตัวนักเรียน", label_en="Student number")
+    if len(value) > STUDENT_NO_MAX:
+        raise DmcError(
+            ErrorCode.TOO_LONG,
+            field="student_no",
+            max=STUDENT_NO_MAX,
+            length=len(value),
+            fields={"student_no": ["too_long"]},
+        )
 
 
 # --- movements in the end-of-year round (seed letter L2, L4-L7, L9; DMC practice D2, D3) -------

@@ -34,6 +34,11 @@ PERSON_FIELDS = (
     "swimming",
 )  # fmt: skip
 ENROLMENT_FIELDS = ("student_no", "weight_kg", "height_cm")
+_MAX_LENGTH: dict[str, int] = {
+    name: int(getattr(Person._meta.get_field(name), "max_length", 0) or 0)
+    for name in PERSON_FIELDS
+    if getattr(Person._meta.get_field(name), "max_length", None)
+}
 _AUDIT_ENROLMENT = (
     "school",
     "academic_year",
@@ -73,6 +78,18 @@ def validate_person(
         if isinstance(value, str):
             out[key] = clean_text(value)
     c = Collector()
+    for key, value in out.items():
+        limit = _MAX_LENGTH.get(key)
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            c.errors.append(
+                DmcError(
+                    ErrorCode.TOO_LONG,
+                    field=key,
+                    max=limit,
+                    length=len(value),
+                    fields={key: ["too_long"]},
+                )
+            )
     c.check(
         rules.check_name,
         out.get("first_name", ""),
