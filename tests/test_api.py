@@ -152,3 +152,22 @@ def test_requests_do_not_log_ids_or_names(
         )
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert pid not in logged and "ลับเฉพาะ" not in logged
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", "/api/v1/schools?area_code=%00", None),
+        ("get", "/api/v1/cases?kind=a%00b", None),
+        ("post", "/api/v1/tokens", '{"name": "a\\u0000b"}'),
+    ],
+)
+def test_nul_characters_are_a_400_everywhere(
+    world: World, api: Client, method: str, url: str, body: str | None
+) -> None:
+    if body is None:
+        response = getattr(api, method)(url)
+    else:
+        response = getattr(api, method)(url, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation"
