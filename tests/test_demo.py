@@ -339,3 +339,22 @@ def test_demo_reset_reloads_despite_the_append_only_audit(settings: object) -> N
     assert AuditEvent.objects.filter(action="demo.load_school").count() == 3
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.all().delete()
+
+
+def test_sample_cases_wait_in_the_queues(demo: tuple[int, list[loader.DemoAccount]]) -> None:
+    from dmc.accounts.actor import Actor
+    from dmc.cases.models import Case
+    from dmc.cases.services import awaiting
+
+    kinds = sorted(Case.objects.values_list("kind", flat=True))
+    assert kinds == ["dropout", "duplicate", "id_correction"]
+    duplicate = Case.objects.get(kind="duplicate")
+    assert duplicate.other_school is not None
+    assert duplicate.school.area_id != duplicate.other_school.area_id  # across two areas
+    # the holder's area office has the duplicate in its queue
+    area = RoleAssignment.objects.get(
+        area_id=duplicate.other_school.area_id, role=Role.AREA_OFFICER
+    )
+    assert duplicate in awaiting(Actor.from_assignment(area))
+    # and no student is enrolled twice
+    assert Enrolment.objects.filter(person=duplicate.person, status="active").count() == 1

@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from dmc.accounts import services as account_services
+from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.core import audit, clock
 from dmc.core.clock import bangkok
@@ -312,6 +313,77 @@ def load_demo(
     account_list = create_accounts(
         school_map, list(AreaOffice.objects.filter(code__in=used).order_by("code"))
     )
+    with clock.frozen(DEMO_CLOCK):
+        open_sample_cases(list(school_map.values()))
     if set_clock:
         transaction.on_commit(lambda: clock.set_clock(DEMO_CLOCK))
     return total, account_list
+
+
+def _officer(school: School) -> Actor:
+    assignment = RoleAssignment.objects.select_related("user", "school").get(
+        school=school, role=Role.SCHOOL_OFFICER, user__username__startswith="school"
+    )
+    return Actor.from_assignment(assignment)
+
+
+def open_sample_cases(schools: list[School]) -> None:
+    """A few cases waiting in the queues so a visitor sees them: a duplicate claim across two
+    areas, a dropout consultation and an ID-correction request."""
+    from dmc.cases import services as cases
+    from dmc.students import movements
+
+    holder_school = schools[0]
+    others = [s for s in schools if s.pk != holder_school.pk]
+    claimant = next(
+        (
+            s
+            for s in others
+            if s.area_id != holder_school.area_id and s.area.kind == holder_school.area.kind
+        ),
+        others[0] if others else None,
+    )
+    if claimant is None:
+        return
+    offered = set(
+        SchoolGrade.objects.filter(
+            school=claimant, academic_year=DEMO_YEAR, rooms__gt=0
+        ).values_list("grade", flat=True)
+    )
+    held = (
+        Enrolment.objects.filter(school=holder_school, status="active", grade__in=offered)
+        .select_related("person")
+        .order_by("pk")
+        .first()
+    )
+    if held is not None:
+        movements.transfer_in(
+            actor=_officer(claimant),
+            school=claimant,
+            year=DEMO_YEAR,
+            person_id=held.person.person_id,
+            grade=held.grade,
+            room=1,
+            student_no="D0001",
+            sat_exam_here=True,
+        )
+    second = schools[1]
+    students = list(Enrolment.objects.filter(school=second, status="active").order_by("pk")[:2])
+    if len(students) == 2:
+        cases.dropout_open(
+            actor=_officer(second),
+            enrolment_id=students[0].pk,
+            reason="08",
+            left_on=dt.date(DEMO_YEAR - 543 + 1, 1, 15),
+            note="นักเรียนออกไปช่วยครอบครัวทำงาน ผู้ปกครองแจ้งแล้ว",
+        )
+        head = students[1].person.person_id
+        fixed = head[:11] + str((int(head[11]) + 1) % 10)
+        from dmc.core.ids import check_digit
+
+        cases.id_correction_open(
+            actor=_officer(second),
+            enrolment_id=students[1].pk,
+            new_id=fixed + str(check_digit(fixed)),
+            reason="เลขในทะเบียนบ้านไม่ตรงกับที่บันทึกไว้",
+        )
