@@ -66,6 +66,24 @@ def _locked(school: School, r: Round) -> SchoolRound:
     return SchoolRound.objects.select_for_update(of=("self",)).get(school=school, round=r)
 
 
+def _school_round(
+    actor: Actor, school: School, round_id: int
+) -> tuple[Round, SchoolRound, dt.datetime]:
+    """Scope check, the round, the school's progress row locked for update, and the time."""
+    _require_scope(actor, school)
+    r = Round.objects.select_related("academic_year").get(pk=round_id)
+    return r, _locked(school, r), clock.now()
+
+
+def _clear_confirmation(sr: SchoolRound, now: dt.datetime) -> None:
+    """Undo confirm, certify and acknowledge; the sealed snapshot stays, marked cancelled."""
+    if sr.snapshot_id is not None:
+        Snapshot.objects.filter(pk=sr.snapshot_id).update(cancelled_at=now)
+    sr.confirmed_at = sr.confirmed_by = sr.snapshot = None
+    sr.certified_at = sr.certified_by = None
+    sr.acknowledged_at = sr.acknowledged_by = None
+
+
 def _confirm_window(r: Round, now: dt.datetime, sr: SchoolRound | None = None) -> None:
     """L10 on the round's windows; a school its area reopened may also confirm and certify
     until the end of its extension (never after close)."""
@@ -227,10 +245,7 @@ def round_confirm(*, actor: Actor, school: School, round_id: int) -> SchoolRound
     (CHECKLIST_BLOCKING, read from the maintained stats). Seals a snapshot.
     """
     actor.require_role(Role.SCHOOL_OFFICER)
-    _require_scope(actor, school)
-    r = Round.objects.select_related("academic_year").get(pk=round_id)
-    sr = _locked(school, r)
-    now = clock.now()
+    r, sr, now = _school_round(actor, school, round_id)
     _confirm_window(r, now, sr)
     if sr.locked_reason:
         raise DmcError(ErrorCode.CONFIRM_LOCKED, http_status=409, reason=sr.locked_reason)
@@ -249,10 +264,7 @@ def round_confirm(*, actor: Actor, school: School, round_id: int) -> SchoolRound
 def round_certify(*, actor: Actor, school: School, round_id: int) -> SchoolRound:
     """The director certifies a confirmed school, inside the window, not as the confirmer."""
     actor.require_role(Role.SCHOOL_DIRECTOR)
-    _require_scope(actor, school)
-    r = Round.objects.select_related("academic_year").get(pk=round_id)
-    sr = _locked(school, r)
-    now = clock.now()
+    r, sr, now = _school_round(actor, school, round_id)
     _confirm_window(r, now, sr)
     if sr.confirmed_at is None:
         raise conflict(ErrorCode.NOT_CONFIRMED)
@@ -278,10 +290,7 @@ def round_cancel(
     actor.require_role(
         Role.SCHOOL_OFFICER, Role.SCHOOL_DIRECTOR, Role.AREA_OFFICER, Role.OBEC_ADMIN
     )
-    _require_scope(actor, school)
-    r = Round.objects.select_related("academic_year").get(pk=round_id)
-    sr = _locked(school, r)
-    now = clock.now()
+    r, sr, now = _school_round(actor, school, round_id)
     if r.closed_at is not None and now >= r.closed_at:
         raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
     if actor.is_school and now >= r.self_cancel_deadline:
@@ -297,11 +306,7 @@ def round_cancel(
     if sr.confirmed_at is None and not (actor.is_obec and lock):
         raise conflict(ErrorCode.NOT_CONFIRMED)
     before = audit.snapshot(sr, _SR_FIELDS)
-    if sr.snapshot_id is not None:
-        Snapshot.objects.filter(pk=sr.snapshot_id).update(cancelled_at=now)
-    sr.confirmed_at = sr.confirmed_by = sr.snapshot = None
-    sr.certified_at = sr.certified_by = None
-    sr.acknowledged_at = sr.acknowledged_by = None
+    _clear_confirmation(sr, now)
     if actor.is_obec and lock:
         sr.locked_reason = reason[:300] or "-"
     action = "round.revoke" if actor.is_obec else "round.cancel"
@@ -325,10 +330,7 @@ def round_unlock(*, actor: Actor, school: School, round_id: int) -> SchoolRound:
 def round_acknowledge(*, actor: Actor, school: School, round_id: int) -> SchoolRound:
     """The area office acknowledges a certified school, until the acknowledgement deadline."""
     actor.require_role(Role.AREA_OFFICER)
-    _require_scope(actor, school)
-    r = Round.objects.select_related("academic_year").get(pk=round_id)
-    sr = _locked(school, r)
-    now = clock.now()
+    r, sr, now = _school_round(actor, school, round_id)
     if r.closed_at is not None and now >= r.closed_at:
         raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
     if not inside(r.confirm_opens_at, r.area_ack_closes_at, now):
@@ -544,11 +546,7 @@ def reopen_decide(
             raise DmcError(ErrorCode.ROUND_CLOSED, http_status=409)
         sr = _locked(req.school, r)
         before = audit.snapshot(sr, _SR_FIELDS)
-        if sr.snapshot_id is not None:
-            Snapshot.objects.filter(pk=sr.snapshot_id).update(cancelled_at=now)
-        sr.confirmed_at = sr.confirmed_by = sr.snapshot = None
-        sr.certified_at = sr.certified_by = None
-        sr.acknowledged_at = sr.acknowledged_by = None
+        _clear_confirmation(sr, now)
         sr.entry_extended_until = until
         _save(actor, "round.reopen", sr, before, reason=note)
     req.status = ReopenRequest.Status.APPROVED if approve else ReopenRequest.Status.REJECTED

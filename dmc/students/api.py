@@ -259,6 +259,13 @@ def transfer_in(request: HttpRequest, payload: TransferInIn) -> dict[str, Any]:
     }
 
 
+def _move(request: HttpRequest, enrolment_id: int, fn: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run one movement service as the API's actor and return the student as it now is."""
+    actor = api_actor(request)
+    fn(actor=actor, enrolment_id=enrolment_id, **kwargs)
+    return student_out(selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id))
+
+
 def _left_on(payload: LeaveIn) -> Any:
     return parse_date(payload.left_on, field="left_on")
 
@@ -273,15 +280,14 @@ def transfer_out(
 ) -> dict[str, Any]:
     from dmc.students import movements
 
-    actor = api_actor(request)
-    movements.transfer_out(
-        actor=actor,
-        enrolment_id=enrolment_id,
+    return _move(
+        request,
+        enrolment_id,
+        movements.transfer_out,
         version=payload.version,
         left_on=_left_on(payload),
         destination=payload.note,
     )
-    return student_out(selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id))
 
 
 @router.post(
@@ -292,16 +298,15 @@ def transfer_out(
 def withdraw(request: HttpRequest, enrolment_id: EnrolmentId, payload: LeaveIn) -> dict[str, Any]:
     from dmc.students import movements
 
-    actor = api_actor(request)
-    movements.withdraw(
-        actor=actor,
-        enrolment_id=enrolment_id,
+    return _move(
+        request,
+        enrolment_id,
+        movements.withdraw,
         version=payload.version,
         reason=payload.reason,
         left_on=_left_on(payload),
         note=payload.note,
     )
-    return student_out(selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id))
 
 
 @router.post(
@@ -312,15 +317,14 @@ def withdraw(request: HttpRequest, enrolment_id: EnrolmentId, payload: LeaveIn) 
 def tracked(request: HttpRequest, enrolment_id: EnrolmentId, payload: TrackedIn) -> dict[str, Any]:
     from dmc.students import movements
 
-    actor = api_actor(request)
-    movements.set_tracked(
-        actor=actor,
-        enrolment_id=enrolment_id,
+    return _move(
+        request,
+        enrolment_id,
+        movements.set_tracked,
         version=payload.version,
         tracked=payload.tracked,
         note=payload.note,
     )
-    return student_out(selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id))
 
 
 @router.post(
@@ -331,16 +335,15 @@ def tracked(request: HttpRequest, enrolment_id: EnrolmentId, payload: TrackedIn)
 def grade(request: HttpRequest, enrolment_id: EnrolmentId, payload: GradeIn) -> dict[str, Any]:
     from dmc.students import movements
 
-    actor = api_actor(request)
-    movements.correct_grade(
-        actor=actor,
-        enrolment_id=enrolment_id,
+    return _move(
+        request,
+        enrolment_id,
+        movements.correct_grade,
         version=payload.version,
         grade=payload.grade,
         room=payload.room,
         reason=payload.reason,
     )
-    return student_out(selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id))
 
 
 @router.post(
