@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps migrate demo check lint typecheck test-sqlite test-postgres clean
+.PHONY: run test setup system-deps migrate demo check lint typecheck test-sqlite test-postgres clean bench
 
 $(BIN)/python:
 	$$(command -v $(PYTHON) || command -v python3) -m venv $(VENV)
@@ -52,6 +52,13 @@ test: setup system-deps
 test-postgres: setup system-deps
 	DMC_ENV=test DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dmc} \
 	  $(BIN)/pytest -q -n 2 --dist loadfile
+
+# B1 ingest benchmark on PostgreSQL (127.0.0.1, database dmc_bench); results in bench/results/.
+# make bench BENCH_SCHOOLS=29449 BENCH_STUDENTS=6630000 for the full nation.
+BENCH_SCHOOLS ?= 1000
+BENCH_STUDENTS ?= 200000
+bench: setup
+	bench/ingest.sh $(BENCH_SCHOOLS) $(BENCH_STUDENTS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static

@@ -108,6 +108,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 from dmc.accounts.api import router as accounts_router  # noqa: E402
 from dmc.cases.api import router as cases_router  # noqa: E402
 from dmc.exchange.api import router as exchange_router  # noqa: E402
+from dmc.exchange.import_api import router as import_router  # noqa: E402
 from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
@@ -118,3 +119,4 @@ api.add_router("/students", students_router)
 api.add_router("/rounds", rounds_router)
 api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
+api.add_router("/imports", import_router)

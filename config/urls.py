@@ -4,6 +4,7 @@ from config.api import api, api_not_found
 from dmc.accounts import views as accounts
 from dmc.cases import views as cases
 from dmc.demo import views as demo
+from dmc.exchange import import_views as imports
 from dmc.exchange import views as exchange
 from dmc.rounds import views as rounds
 from dmc.schools import views as schools
@@ -56,4 +57,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),  # unmatched API paths: the JSON error shape
     re_path(r"^api/v1/(?P<rest>(?s:.*))\Z", api_not_found),  # ... even with a newline in them
+    path("imports/", imports.import_upload, name="import-upload"),
+    path("imports/<str:upload_id>/", imports.import_preview, name="import-preview"),
+    path("imports/<str:upload_id>/commit/", imports.import_commit, name="import-commit"),
+    path("imports/<str:upload_id>/result/", imports.import_result, name="import-result"),
+    path(
+        "imports/<str:upload_id>/quarantine.xlsx",
+        imports.import_quarantine,
+        name="import-quarantine",
+    ),
 ]

@@ -13,6 +13,9 @@ OURS = {
     "demo": "load the demo data and print the demo accounts",
     "serve": "serve the web application (gunicorn)",
     "synth": "write synthetic national-shape data in the 39-column DMC format",
+    "import": "import one school's 39-column student list (CSV/XLSX): check, then commit",
+    "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
+    "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
 }
 
 

@@ -52,8 +52,41 @@ def record(
     school_id: int | None = None,
     area_id: int | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        at=clock.now(),
+    event = build(
+        actor=actor,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+        reason=reason,
+        school_id=school_id,
+        area_id=area_id,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Insert events made by ``build`` in batches (bulk writes such as the school import: still
+    one event per change, in the same transaction as the changes)."""
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+
+
+def build(
+    *,
+    actor: Actor | None,
+    action: str,
+    target: models.Model,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+    school_id: int | None = None,
+    area_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEvent:
+    """An unsaved event (``record`` saves one; ``record_many`` saves a batch)."""
+    return AuditEvent(
+        at=at or clock.now(),
         actor=actor.user if actor else None,
         actor_role=actor.role if actor else "system",
         action=action,
@@ -72,6 +105,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "person.update": ("แก้ไขข้อมูลบุคคล", "Personal data changed"),
     "enrolment.create": ("ลงทะเบียนเข้าเรียน", "Enrolled"),
     "enrolment.update": ("แก้ไขข้อมูลการเรียน", "Enrolment changed"),
+    "import.commit": ("นำเข้าข้อมูลจากไฟล์", "Imported from a file"),
 }
 
 

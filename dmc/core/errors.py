@@ -86,6 +86,32 @@ class ErrorCode(StrEnum):
     CASE_ALREADY_OPEN = "case_already_open"
     # data exchange (issue 6)
     EXPORT_PURPOSE_REQUIRED = "export_purpose_required"
+    # the school import (issue 6): the file as a whole
+    IMPORT_FILE_EMPTY = "import_file_empty"
+    IMPORT_FILE_TOO_LARGE = "import_file_too_large"
+    IMPORT_TOO_MANY_ROWS = "import_too_many_rows"
+    IMPORT_NOT_TEXT = "import_not_text"
+    IMPORT_ENCODING = "import_encoding"
+    IMPORT_FORMAT = "import_format"
+    IMPORT_CELL_HUGE = "import_cell_huge"
+    IMPORT_HEADER = "import_header"
+    IMPORT_NO_ROWS = "import_no_rows"
+    XLSX_NOT_ZIP = "xlsx_not_zip"
+    XLSX_ZIP_BOMB = "xlsx_zip_bomb"
+    XLSX_XML_ENTITY = "xlsx_xml_entity"
+    XLSX_SHEET_TOO_BIG = "xlsx_sheet_too_big"
+    XLSX_BROKEN = "xlsx_broken"
+    IMPORT_ROUND_MISMATCH = "import_round_mismatch"
+    IMPORT_CONFLICT = "import_conflict"
+    # the school import: one row
+    IMPORT_SCHOOL_MISMATCH = "import_school_mismatch"
+    IMPORT_DUPLICATE_ID = "import_duplicate_id"
+    IMPORT_DUPLICATE_STUDENT_NO = "import_duplicate_student_no"
+    IMPORT_IDENTITY_MISMATCH = "import_identity_mismatch"
+    IMPORT_TRACKED_318 = "import_tracked_318"
+    SCHOOL_UNKNOWN = "school_unknown"
+    DUPLICATE_IN_FILE = "duplicate_in_file"
+    BATCH_FILE_MISMATCH = "batch_file_mismatch"
 
 
 # code -> (Thai template, English template)
@@ -323,6 +349,18 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "มีคำร้องที่ยื่นไว้แล้วและรอเขตพื้นที่พิจารณา (ยื่นเมื่อ {at})",
         "A request is already waiting for the area office (sent {at})",
     ),
+    ErrorCode.SCHOOL_UNKNOWN: (
+        "ไม่พบโรงเรียนรหัส {code} ในระบบ",
+        "No school with code {code} in the system",
+    ),
+    ErrorCode.DUPLICATE_IN_FILE: (
+        "{field_th} {value} ซ้ำกับแถวที่ {first_row} ในไฟล์เดียวกัน (ใช้แถวแรก)",
+        "{field_en} {value} repeats row {first_row} of the same file (the first row is used)",
+    ),
+    ErrorCode.BATCH_FILE_MISMATCH: (
+        "ชุดข้อมูล {batch} เคยนำเข้าด้วยไฟล์อื่น (SHA-256 ไม่ตรงกัน)",
+        "Batch {batch} was loaded from a different file (SHA-256 differs)",
+    ),
     ErrorCode.TOO_LONG: (
         "{field} ยาวเกิน {max} ตัวอักษร (ได้รับ {length})",
         "{field} is longer than {max} characters (got {length})",
@@ -344,6 +382,115 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล) ทุกครั้งจะถูกบันทึกไว้",
         "Downloading students' personal data as an area office or OBEC needs a stated purpose"
         " (PDPA); every download is logged",
+    ),
+    ErrorCode.IMPORT_FILE_EMPTY: (
+        "ไฟล์ว่างเปล่า (0 ไบต์) โปรดเลือกไฟล์รายชื่อนักเรียนอีกครั้ง",
+        "The file is empty (0 bytes); choose the student list again",
+    ),
+    ErrorCode.IMPORT_FILE_TOO_LARGE: (
+        "ไฟล์มีขนาด {size} เกินขนาดสูงสุด {max} ที่นำเข้าได้ในครั้งเดียว โปรดแบ่งไฟล์แล้วนำเข้าทีละส่วน"
+        " ยังไม่มีการบันทึกข้อมูลใด",
+        "The file is {size}, over the {max} one upload may be; split it and import the parts."
+        " Nothing was saved",
+    ),
+    ErrorCode.IMPORT_TOO_MANY_ROWS: (
+        "ไฟล์มีข้อมูลเกิน {max} แถว (พบแถวที่ {row}) โปรดแบ่งไฟล์แล้วนำเข้าทีละส่วน ยังไม่มีการบันทึกข้อมูลใด",
+        "The file has more than {max} data rows (row {row} found); split it and import the parts."
+        " Nothing was saved",
+    ),
+    ErrorCode.IMPORT_NOT_TEXT: (
+        "ไฟล์นี้ไม่ใช่ไฟล์ข้อความ CSV หรือ Excel (.xlsx) ที่อ่านได้ ยังไม่มีการบันทึกข้อมูลใด",
+        "This is not a readable CSV text file or Excel (.xlsx) workbook. Nothing was saved",
+    ),
+    ErrorCode.IMPORT_ENCODING: (
+        "อ่านตัวอักษรในไฟล์ไม่ได้ (ไม่ใช่ UTF-8 หรือ TIS-620) ที่ไบต์ {offset}"
+        " โปรดบันทึกไฟล์เป็น CSV UTF-8 หรือ Excel (.xlsx) ยังไม่มีการบันทึกข้อมูลใด",
+        "Cannot read the characters of the file (neither UTF-8 nor TIS-620) at byte {offset};"
+        " save it as CSV UTF-8 or Excel (.xlsx). Nothing was saved",
+    ),
+    ErrorCode.IMPORT_FORMAT: (
+        "ไม่รองรับไฟล์ {kind} โปรดบันทึกเป็น Excel (.xlsx) หรือ CSV ยังไม่มีการบันทึกข้อมูลใด",
+        "{kind} files are not supported; save it as Excel (.xlsx) or CSV. Nothing was saved",
+    ),
+    ErrorCode.IMPORT_CELL_HUGE: (
+        'แถวที่ {row} มีช่องข้อมูลยาวเกินกว่าจะอ่านได้ (อาจมีเครื่องหมายคำพูด " ไม่ครบคู่) ยังไม่มีการบันทึกข้อมูลใด',
+        'Row {row} has a cell too long to read (perhaps an unbalanced quote "). Nothing was saved',
+    ),
+    ErrorCode.IMPORT_HEADER: (
+        "แถวที่ 1 ต้องเป็นหัวตาราง 39 คอลัมน์ของ DMC (ดาวน์โหลดแบบฟอร์มนำเข้าได้จากหน้ารายชื่อนักเรียน)"
+        " ไม่พบคอลัมน์: {missing} ยังไม่มีการบันทึกข้อมูลใด",
+        "Row 1 must be DMC's 39-column header (download the import template from the student"
+        " list); missing: {missing}. Nothing was saved",
+    ),
+    ErrorCode.IMPORT_NO_ROWS: (
+        "ไฟล์มีแต่หัวตาราง ไม่มีข้อมูลนักเรียน",
+        "The file has a header but no student rows",
+    ),
+    ErrorCode.XLSX_NOT_ZIP: (
+        "ไฟล์ชื่อ .xlsx นี้ไม่ใช่ไฟล์ Excel จริง (อาจเปลี่ยนนามสกุลจากไฟล์ชนิดอื่น) โปรดเปิดใน Excel"
+        " แล้วบันทึกเป็น .xlsx หรือ CSV ยังไม่มีการบันทึกข้อมูลใด",
+        "This .xlsx file is not a real Excel workbook (perhaps renamed from another type); open"
+        " it in Excel and save as .xlsx or CSV. Nothing was saved",
+    ),
+    ErrorCode.XLSX_ZIP_BOMB: (
+        "ไฟล์ Excel นี้เมื่อขยายแล้วมีขนาด {size} (บีบอัด {ratio} เท่า) เกินกำหนด"
+        " ({max}, ไม่เกิน {max_ratio} เท่า) จึงไม่เปิดอ่าน ยังไม่มีการบันทึกข้อมูลใด",
+        "This workbook expands to {size} ({ratio}× compression), over the limit ({max}, at"
+        " most {max_ratio}×), so it was not opened. Nothing was saved",
+    ),
+    ErrorCode.XLSX_XML_ENTITY: (
+        "ไฟล์ Excel นี้มีการประกาศ DOCTYPE/ENTITY ใน {part} ซึ่งไฟล์ Excel ปกติไม่มี จึงไม่เปิดอ่าน"
+        " ยังไม่มีการบันทึกข้อมูลใด",
+        "This workbook declares a DOCTYPE/ENTITY in {part}, which normal Excel files never do, so"
+        " it was not opened. Nothing was saved",
+    ),
+    ErrorCode.XLSX_SHEET_TOO_BIG: (
+        "แผ่นงานในไฟล์ Excel ครอบคลุม {rows} แถว × {columns} คอลัมน์ เกินกำหนด ({cells} ช่อง)"
+        " อาจมีข้อมูลหลงอยู่ไกลจากตาราง โปรดลบแถว/คอลัมน์ที่ไม่ใช้ ยังไม่มีการบันทึกข้อมูลใด",
+        "A sheet spans {rows} rows × {columns} columns, over the limit ({cells} cells); something"
+        " may sit far from the table: delete the unused rows/columns. Nothing was saved",
+    ),
+    ErrorCode.XLSX_BROKEN: (
+        "เปิดไฟล์ Excel นี้ไม่ได้ (ไฟล์เสีย มีรหัสผ่าน หรือไม่ใช่แผ่นงาน) โปรดบันทึกใหม่เป็น .xlsx หรือ CSV"
+        " ยังไม่มีการบันทึกข้อมูลใด",
+        "Cannot open this workbook (damaged, password-protected or not a spreadsheet); save it"
+        " again as .xlsx or CSV. Nothing was saved",
+    ),
+    ErrorCode.IMPORT_ROUND_MISMATCH: (
+        "ขณะนี้เปิดบันทึกข้อมูลรอบที่ {open_round} ของปีการศึกษา {year} ไม่ใช่รอบที่ {round}",
+        "Entry is open for round {open_round} of academic year {year}, not round {round}",
+    ),
+    ErrorCode.IMPORT_CONFLICT: (
+        "มีการแก้ไขข้อมูลนักเรียนกลุ่มเดียวกันพร้อมกันจากที่อื่น ยังไม่มีการบันทึกข้อมูลใด โปรดนำเข้าอีกครั้ง",
+        "The same students were changed elsewhere at the same time; nothing was saved. Import"
+        " again",
+    ),
+    ErrorCode.IMPORT_SCHOOL_MISMATCH: (
+        "รหัสโรงเรียน {value} ไม่ตรงกับโรงเรียนที่นำเข้า ({school}) นำเข้าได้เฉพาะนักเรียนของโรงเรียนนี้",
+        "School code {value} is not the school being imported ({school}); only this school's"
+        " students can be imported",
+    ),
+    ErrorCode.IMPORT_DUPLICATE_ID: (
+        "เลขประจำตัวนี้ซ้ำกับแถวที่ {first} ของไฟล์{same_th} จึงไม่นำเข้าแถวนี้ (ใช้แถวที่ {first})",
+        "This ID already appears at row {first}{same_en}; this row is not imported (row {first}"
+        " is)",
+    ),
+    ErrorCode.IMPORT_DUPLICATE_STUDENT_NO: (
+        "เลขประจำตัวนักเรียน {student_no} ซ้ำกับแถวที่ {first} ของไฟล์",
+        "Student number {student_no} is already used at row {first} of the file",
+    ),
+    ErrorCode.IMPORT_IDENTITY_MISMATCH: (
+        "เลขประจำตัวนี้เป็นของบุคคลที่มี{fields_th}ไม่ตรงกับในไฟล์ โปรดตรวจสอบเลขประจำตัว"
+        " (หากข้อมูลในระบบผิด ให้รับย้ายเข้าก่อนแล้วแก้ไข หรือยื่นคำร้องขอแก้ไขเลขประจำตัว)",
+        "This ID belongs to a person whose {fields_en} differ from the file; check the ID (if the"
+        " record is wrong, transfer the student in first and correct it, or request an ID"
+        " correction)",
+    ),
+    ErrorCode.IMPORT_TRACKED_318: (
+        "สถานะ 3.1.8 (ยังไม่สามารถจำหน่ายได้) บันทึกได้ที่เมนู 3.1.8 เท่านั้น ไม่ใช่จากไฟล์นำเข้า"
+        " (ในไฟล์: {file}, ในระบบ: {current})",
+        "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
+        " {current})",
     ),
 }
 

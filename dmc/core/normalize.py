@@ -30,20 +30,36 @@ def clean_text(value: object) -> str:
     """NFC, no control characters, single spaces, trimmed; repeated Thai marks collapsed."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value))
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t")
-    text = text.replace("\u0e4d\u0e32", "\u0e33")  # decomposed sara am (nikhahit + sara aa)
-    text = _REPEATED_MARK.sub(r"\1", text)
+    text = str(value)
+    if text.isascii():
+        if text.isprintable():  # the common case (codes, numbers, dates): spaces only
+            return " ".join(text.split())
+    else:
+        text = unicodedata.normalize("NFC", text)
+    if not text.isprintable():  # a control/format character (or a tab, newline, odd space)
+        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in " \t")
+    if not text.isascii():
+        text = text.replace("\u0e4d\u0e32", "\u0e33")  # decomposed sara am (nikhahit + sara aa)
+        text = _REPEATED_MARK.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
 
 
 def parse_date(value: object, *, field: str = "date") -> dt.date:
     """Accept dd/mm/yyyy (BE if the year > 2400, else CE), yyyy-mm-dd, an Excel serial number,
-    a ``date``; Thai digits allowed. Raises DATE_FORMAT or DATE_RANGE."""
+    a ``date`` (a spreadsheet date cell typed with a BE year, e.g. 2553-07-05, is taken as BE);
+    Thai digits allowed. Raises DATE_FORMAT or DATE_RANGE."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, dt.date):
-        return value
+        if value.year <= 2400:
+            return value
+        try:
+            return value.replace(year=value.year - BE_OFFSET)
+        except ValueError as exc:  # 29 Feb of a year that is not leap once converted
+            shown = value.isoformat()
+            raise DmcError(
+                ErrorCode.DATE_FORMAT, value=shown, fields={field: ["date_format"]}
+            ) from exc
     if isinstance(value, int | float) and not isinstance(value, bool):
         if _SERIAL_MIN <= value < _SERIAL_MAX:
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))

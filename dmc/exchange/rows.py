@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
 from dmc.core.codes import CODES, GRADES, TITLES
 from dmc.core.errors import DmcError, ErrorCode, render_message
+from dmc.core.i18n import lang
 from dmc.core.ids import normalize_person_id
 from dmc.core.normalize import clean_text, parse_date, parse_decimal
+from dmc.core.thai import to_arabic_digits
 from dmc.exchange.format import HEADER, YES
 from dmc.students import rules
 
@@ -57,9 +60,53 @@ class RowError:
     value: str
     code: str
     message: str
+    #: the message's parameters, so it can be rendered again in the other language
+    params: dict[str, Any] | None = dataclass_field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "code": self.code,
+            "message": self.message,
+        }
+
+    def message_in(self, language: str) -> str:
+        """The message in ``language`` ("th"/"en"); as written when it has no parameters."""
+        if self.params is None:
+            return self.message
+        try:
+            code = ErrorCode(self.code)
+        except ValueError:
+            return self.message
+        text = render_message(code, self.params, language)
+        hint = self.params.get(_HINT)
+        if hint:
+            text += " " + (hint[1] if language == "en" else hint[0])
+        return text
+
+    @classmethod
+    def of(
+        cls,
+        row: int,
+        column: str,
+        value: object,
+        exc: DmcError,
+        *,
+        hint: tuple[str, str] | None = None,
+    ) -> RowError:
+        """A row error from a refusal (the value cut to 60 characters); ``hint`` is a
+        (Thai, English) sentence added to the message."""
+        params = dict(exc.params)
+        message = exc.message
+        if hint:
+            params[_HINT] = hint
+            message += " " + (hint[1] if lang() == "en" else hint[0])
+        return cls(row, column, _text(value)[:60], exc.code.value, message, params)
+
+
+_HINT = "_hint"
 
 
 @dataclass
@@ -102,7 +149,7 @@ def parse_row(
     errors: list[RowError] = []
 
     def fail(column: str, raw: object, exc: DmcError) -> None:
-        errors.append(RowError(row, column, _text(raw)[:60], exc.code.value, exc.message))
+        errors.append(RowError.of(row, column, raw, exc))
 
     def refuse(column: str, raw: object, code: ErrorCode, **params: Any) -> None:
         fail(column, raw, DmcError(code, **params))
@@ -121,7 +168,7 @@ def parse_row(
     if errors:
         return None, errors
 
-    school_code = _text(_cell(values, "รหัสโรงเรียน"))
+    school_code = to_arabic_digits(_text(_cell(values, "รหัสโรงเรียน")))
     raw_id = _cell(values, "เลขประจำตัวประชาชน")
     person_id = kind = ""
     try:
@@ -130,7 +177,7 @@ def parse_row(
         fail("เลขประจำตัวประชาชน", raw_id, exc)
 
     raw_grade = _text(_cell(values, "ชั้น"))
-    grade = GRADES.lookup(raw_grade) or ""
+    grade = GRADES.lookup(raw_grade) or GRADES.lookup(to_arabic_digits(raw_grade)) or ""
     if not grade:
         refuse(
             "ชั้น",
@@ -140,11 +187,11 @@ def parse_row(
             list_th="ชั้นเรียน",
             list_en="grade",
         )
-    raw_room = _text(_cell(values, "ห้อง"))
-    room = int(raw_room) if raw_room.isdigit() else 0
+    raw_room = to_arabic_digits(_text(_cell(values, "ห้อง")))
+    room = int(raw_room) if raw_room.isascii() and raw_room.isdigit() else 0
     if not 1 <= room <= 99:
         refuse("ห้อง", raw_room, ErrorCode.NUMBER_FORMAT, value=raw_room or "-")
-    student_no = _text(_cell(values, "เลขประจำตัวนักเรียน"))
+    student_no = to_arabic_digits(_text(_cell(values, "เลขประจำตัวนักเรียน")))
     try:
         rules.check_student_no(student_no)
     except DmcError as exc:

@@ -243,3 +243,34 @@ class ReopenRequest(models.Model):
 
     def __str__(self) -> str:
         return f"reopen {self.school_id}/{self.round_id}"
+
+
+class LoadBatch(models.Model):
+    """One run of the national bulk loader (``dmc load``) over one file: named by ``--batch`` or
+    the file's SHA-256, so re-running the same file is recognised. ``state`` makes a killed run
+    resumable: ``staging`` (the staging table may be partial: restage), ``staged`` (the staging
+    table is complete: merge), ``merged`` (done: a re-run changes nothing)."""
+
+    class State(models.TextChoices):
+        STAGING = "staging", "staging"
+        STAGED = "staged", "staged"
+        MERGED = "merged", "merged"
+
+    name = models.CharField(max_length=100, unique=True)
+    sha256 = models.CharField(max_length=64)
+    file_name = models.CharField(max_length=300)
+    academic_year = models.PositiveSmallIntegerField()
+    round_number = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.STAGING)
+    rows = models.PositiveIntegerField(default=0)  # data rows in the file
+    staged = models.PositiveIntegerField(default=0)  # rows that passed parse_row
+    counts = models.JSONField(default=dict)  # the merge's outcome
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    merged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"load batch {self.name[:16]} ({self.state})"
