@@ -132,6 +132,16 @@ def _open(
     return case
 
 
+def _area_case(actor: Actor, case_id: int, kind: str) -> Case:
+    """A case of ``kind`` from the actor's own area, locked, still waiting for a decision."""
+    actor.require_role(Role.AREA_OFFICER)
+    case = case_get(actor=actor, case_id=case_id, lock=True)
+    if case.kind != kind or case.school.area_id != actor.area_id:
+        raise not_found()
+    _pending(case, Case.Status.SUBMITTED, Case.Status.UNDER_REVIEW)
+    return case
+
+
 def _pending(case: Case, *statuses: str) -> None:
     if case.status not in statuses:
         raise conflict(ErrorCode.ALREADY_DECIDED)
@@ -282,11 +292,7 @@ def dropout_decide(*, actor: Actor, case_id: int, approve: bool, note: str = "")
     """The school's area approves (the dropout takes effect now, L7) or rejects."""
     from dmc.students import movements
 
-    actor.require_role(Role.AREA_OFFICER)
-    case = case_get(actor=actor, case_id=case_id, lock=True)
-    if case.kind != Case.Kind.DROPOUT or case.school.area_id != actor.area_id:
-        raise not_found()
-    _pending(case, Case.Status.SUBMITTED, Case.Status.UNDER_REVIEW)
+    case = _area_case(actor, case_id, Case.Kind.DROPOUT)
     if not approve:
         before = _decide(actor, case, Case.Status.REJECTED, note)
         _record(actor, "case.reject", case, before=before, reason=note)
@@ -430,11 +436,7 @@ def gcode_open(*, actor: Actor, enrolment_id: int, note: str = "") -> Case:
 
 @transaction.atomic
 def gcode_decide(*, actor: Actor, case_id: int, approve: bool, note: str = "") -> Case:
-    actor.require_role(Role.AREA_OFFICER)
-    case = case_get(actor=actor, case_id=case_id, lock=True)
-    if case.kind != Case.Kind.GCODE or case.school.area_id != actor.area_id:
-        raise not_found()
-    _pending(case, Case.Status.SUBMITTED, Case.Status.UNDER_REVIEW)
+    case = _area_case(actor, case_id, Case.Kind.GCODE)
     status = Case.Status.APPLIED if approve else Case.Status.REJECTED
     if approve and case.person_id is not None:
         Person.objects.filter(pk=case.person_id).update(gcode_certified_at=clock.now())
