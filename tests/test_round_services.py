@@ -6,20 +6,17 @@ the database state after, and the audit trail (one event per change)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db.models import Max
 
 from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.accounts.services import assignment_create_approved
 from dmc.core import clock
 from dmc.core.clock import bangkok
-from dmc.core.errors import DmcError, ErrorCode
+from dmc.core.errors import ErrorCode
 from dmc.core.models import AuditEvent
 from dmc.rounds import selectors, stats
 from dmc.rounds import services as rs
@@ -36,15 +33,9 @@ from dmc.schools.services import school_grades_update
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
 from tests.conftest import PASSWORD, YEAR, World, make_citizen_id
+from tests.movement_helpers import actions_since, at, mark, refused
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def at(month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> Iterator[None]:
-    """Stop the server clock at a Bangkok time in 2565 (CE 2022)."""
-    with clock.frozen(bangkok(2022, month, day, hour, minute, second)):
-        yield
 
 
 def confirm_day(hour: int, minute: int = 0, second: int = 0) -> Any:
@@ -53,24 +44,6 @@ def confirm_day(hour: int, minute: int = 0, second: int = 0) -> Any:
 
 def round3() -> Round:
     return Round.objects.select_related("academic_year").get(academic_year__year=YEAR, number=3)
-
-
-def mark() -> int:
-    return AuditEvent.objects.aggregate(m=Max("id"))["m"] or 0
-
-
-def actions_since(m: int) -> list[str]:
-    return list(AuditEvent.objects.filter(id__gt=m).order_by("id").values_list("action", flat=True))
-
-
-def refused(code: ErrorCode, fn: Callable[..., Any], /, **kw: Any) -> DmcError:
-    """Call ``fn`` expecting a refusal with exactly ``code``; nothing is audited."""
-    m = mark()
-    with pytest.raises(DmcError) as exc:
-        fn(**kw)
-    assert exc.value.code == code, exc.value
-    assert actions_since(m) == []
-    return exc.value
 
 
 def sr_of(school: School) -> SchoolRound | None:
