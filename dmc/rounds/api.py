@@ -4,6 +4,7 @@ acknowledge, close, query notes and reopen requests. Same services as the web pa
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -212,12 +213,12 @@ def school_progress(request: HttpRequest, round_id: RoundId, smis_code: str) -> 
 
 
 def _school_action(
-    request: HttpRequest, round_id: int, smis_code: str, action: str, **kwargs: Any
+    request: HttpRequest, round_id: int, smis_code: str, action: Callable[..., Any], **kwargs: Any
 ) -> dict[str, Any]:
     actor = api_actor(request)
     school = school_selectors.school_get(actor=actor, smis_code=smis_code)
     r = _round(round_id)
-    getattr(services, action)(actor=actor, school=school, round_id=r.pk, **kwargs)
+    action(actor=actor, school=school, round_id=r.pk, **kwargs)
     return progress_out(selectors.school_progress(school, r), r)
 
 
@@ -227,7 +228,7 @@ def _school_action(
     summary="School officer: confirm (in the confirm window, nothing blocking)",
 )
 def confirm(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
-    return _school_action(request, round_id, smis_code, "round_confirm")
+    return _school_action(request, round_id, smis_code, services.round_confirm)
 
 
 @router.post(
@@ -236,7 +237,7 @@ def confirm(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str
     summary="Director: certify a confirmed school (not the confirmer)",
 )
 def certify(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
-    return _school_action(request, round_id, smis_code, "round_certify")
+    return _school_action(request, round_id, smis_code, services.round_certify)
 
 
 @router.post(
@@ -249,7 +250,12 @@ def cancel(
     request: HttpRequest, round_id: RoundId, smis_code: str, payload: CancelIn
 ) -> dict[str, Any]:
     return _school_action(
-        request, round_id, smis_code, "round_cancel", reason=payload.reason, lock=payload.lock
+        request,
+        round_id,
+        smis_code,
+        services.round_cancel,
+        reason=payload.reason,
+        lock=payload.lock,
     )
 
 
@@ -259,7 +265,7 @@ def cancel(
     summary="Area office: acknowledge a certified school",
 )
 def acknowledge(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
-    return _school_action(request, round_id, smis_code, "round_acknowledge")
+    return _school_action(request, round_id, smis_code, services.round_acknowledge)
 
 
 @router.get(
