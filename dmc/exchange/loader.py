@@ -898,6 +898,7 @@ def load(
         result.workers = default_workers(path) if workers is None else workers
         stage(batch, path, rejects_path, progress=progress, workers=result.workers)
     result.seconds["stage"] = round(time.monotonic() - t, 2)
+    result.peak_rss_mib["after_stage"] = _maxrss_mib()
     batch.refresh_from_db()
     result.rows, result.staged = batch.rows, batch.staged
     if stop_after_stage:
@@ -910,11 +911,23 @@ def load(
     batch.refresh_from_db()
     result.state = batch.state
     result.seconds["total"] = round(time.monotonic() - t0, 2)
-    result.peak_rss_mib = {
-        "main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "worker_max": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
+    result.peak_rss_mib["main"] = _maxrss_mib()
+    result.peak_rss_mib["worker_max"] = _maxrss_mib(resource.RUSAGE_CHILDREN)
     return result
+
+
+def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MiB. For this process, Linux's VmHWM (since ``exec``: the
+    rusage figure also counts the memory of the parent that started us); for the workers, the
+    rusage of children (a fork shares the parent's pages, so summing them overstates)."""
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
 def _fill_from_counts(result: LoadResult, batch: LoadBatch) -> None:

@@ -231,18 +231,26 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
         return 0
     enrol, person = Enrolment._meta.db_table, Person._meta.db_table
     built: dict[int, SchoolYearStats] = {}
+    wanted = set(school_ids)
+    # a few schools: one query per 5,000; many: one query over the year, filtered here
+    parts = (
+        [school_ids[i : i + 5000] for i in range(0, len(school_ids), 5000)]
+        if len(school_ids) <= 10_000
+        else [[]]
+    )
     with connection.cursor() as cur:
-        for i in range(0, len(school_ids), 5000):
-            part = school_ids[i : i + 5000]
-            marks = ", ".join(["%s"] * len(part))
+        for part in parts:
+            within = f"AND e.school_id IN ({', '.join(['%s'] * len(part))})" if part else ""
             cur.execute(
                 f"""SELECT e.school_id, e.grade, p.sex, e.counted, e.checks, COUNT(*)
                 FROM {enrol} e JOIN {person} p ON p.id = e.person_id
-                WHERE e.academic_year = %s AND e.status = %s AND e.school_id IN ({marks})
+                WHERE e.academic_year = %s AND e.status = %s {within}
                 GROUP BY e.school_id, e.grade, p.sex, e.counted, e.checks""",
                 [year, Enrolment.Status.ACTIVE, *part],
             )
             for school_id, grade, sex, is_counted, text, n in cur.fetchall():
+                if school_id not in wanted:
+                    continue
                 stats = built.get(school_id)
                 if stats is None:
                     stats = built[school_id] = SchoolYearStats(

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from dmc.core.thai import collation_key
+from dmc.demo.loader import setup_calendar
 from dmc.exchange.loader import load_schools_csv
 from dmc.exchange.rows import parse_row
 from dmc.schools.models import School
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             res["postgresql"] = cur.fetchone()[0]
         _truncate()
         load_schools_csv(schools_csv, year=2564)
+        setup_calendar(2564)  # academic year 2564 with its three rounds (round 3 is loaded)
 
         # (a) raw COPY of the same file into a plain table with the same 39 columns
         cols = ", ".join(f"c{i} text" for i in range(39))
