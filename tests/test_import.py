@@ -1004,3 +1004,36 @@ def test_reader_row_numbers_follow_the_sheet(tmp_path: Path) -> None:
     with reader.open_table(csv_path) as table:
         assert table.delimiter == "," and [n for n, _ in table] == [2, 4, 5]
     assert next(iter(csv.reader(io.StringIO(text)))) == list(HEADER)
+
+
+def test_stats_moved_by_the_import_equal_a_rebuild(
+    world: World, src: corpus.Source, tmp_path: Path
+) -> None:
+    """The import moves the school's sums by each written enrolment's difference (no full
+    rebuild): after adds, then updates that add and clear checklist items, the stats row and
+    every enrolment's checks equal a from-scratch rebuild."""
+    from dmc.rounds import stats
+
+    def snapshot() -> tuple[object, ...]:
+        s = SchoolYearStats.objects.get(school=world.school_a1, academic_year=YEAR)
+        checks = sorted(
+            Enrolment.objects.filter(school=world.school_a1).values_list("pk", "checks", "counted")
+        )
+        return s.totals, s.checks, checks
+
+    rows = src.copy_rows()
+    rows[0] = corpus.with_cells(rows[0], น้ำหนัก="")  # L3.weight_missing
+    run(world, write_csv(tmp_path, src.header, rows), sat_exam=True)
+    after_add = snapshot()
+    assert after_add[1].get("L3.weight_missing") == 1  # type: ignore[union-attr]
+    stats.rebuild(world.school_a1, YEAR)
+    assert snapshot() == after_add
+    rows = src.copy_rows()  # row 0 gets its weight back; row 1 loses its height
+    rows[1] = corpus.with_cells(rows[1], ส่วนสูง="")
+    result = run(world, write_csv(tmp_path, src.header, rows, name="changed.csv"))
+    assert result.counts["update"] == 2
+    after_update = snapshot()
+    assert "L3.weight_missing" not in after_update[1]  # type: ignore[operator]
+    assert after_update[1].get("L3.height_missing") == 1  # type: ignore[union-attr]
+    stats.rebuild(world.school_a1, YEAR)
+    assert snapshot() == after_update
