@@ -310,3 +310,15 @@ def test_parse_workers_give_the_same_result_as_one_process(setup: Path) -> None:
     assert sum(p.rows for p in two) == len(rows)
     assert sum(p.staged for p in two) == len(rows) - 2
     assert [r[-4] for p in two for r in p.rejects] == ["4", "9"]
+
+
+def test_stats_of_many_schools_from_one_query_over_the_year(
+    setup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``IN_LIST_MAX`` schools the GROUP BY reads the whole year and keeps the touched
+    schools: the same sums."""
+    monkeypatch.setattr(stats, "IN_LIST_MAX", 1)
+    load(write(setup / "a.csv", synth_rows()))
+    loaded = checks_state()
+    assert len(loaded[1]) == SCHOOLS  # type: ignore[arg-type]
+    assert rebuilt_state() == loaded

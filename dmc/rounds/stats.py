@@ -262,6 +262,9 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
     return SchoolYearStats.objects.get(school=school, academic_year=year)
 
 
+IN_LIST_MAX = 10_000  # schools named in the stats GROUP BY; more: the whole year, filtered
+
+
 def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int:
     """Rebuild the stats rows of ``school_ids`` from the enrolments' stored ``checks`` and
     ``counted`` (no re-evaluation): one GROUP BY over the active enrolments, summed with
@@ -278,7 +281,7 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
     # a few schools: one query per 5,000; many: one query over the year, filtered here
     parts = (
         [school_ids[i : i + 5000] for i in range(0, len(school_ids), 5000)]
-        if len(school_ids) <= 10_000
+        if len(school_ids) <= IN_LIST_MAX
         else [[]]
     )
     with connection.cursor() as cur:
