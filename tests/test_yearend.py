@@ -253,9 +253,7 @@ def test_scope_and_roles(world: World) -> None:
         [Entry(e.pk, "pass", 1)],
         who="director_a1",
     )
-    no(
-        ErrorCode.ROLE_NOT_ALLOWED, step, world, "3.2.2", [Entry(e.pk, "pass", 1)], who="area_a"
-    )
+    no(ErrorCode.ROLE_NOT_ALLOWED, step, world, "3.2.2", [Entry(e.pk, "pass", 1)], who="area_a")
 
 
 def test_confirmed_school_is_read_only(world: World) -> None:
