@@ -194,10 +194,13 @@ def _copy_text(value: object) -> str:
     return s
 
 
-def _stage_values(p: ParsedRow, year: int, checks_as_of: dt.date) -> tuple[object, ...]:
-    """The staging row of a parsed row, with the enrolment's checklist text and D4 ``counted``
-    computed by ``stats.checks_text`` (the same function the web forms use; a previous year's
-    height and query notes are applied in the merge)."""
+def _stage_values(
+    p: ParsedRow, year: int, checks_as_of: dt.date, year_end: bool = False
+) -> tuple[object, ...]:
+    """The staging row of a parsed row, with the checklist text and D4 ``counted`` of the new
+    enrolment it becomes, computed by ``stats.checks_text`` (the same function the web forms
+    use). What the stage cannot see -- a previous year's height, query notes, the year-end
+    results of an enrolment that already exists -- is applied in the merge."""
     person = p.person
     name_key = collation_key(f"{p.first_name} {p.last_name}")
     facts = checks.StudentFacts(
@@ -207,6 +210,8 @@ def _stage_values(p: ParsedRow, year: int, checks_as_of: dt.date) -> tuple[objec
         weight_kg=p.weight_kg,
         height_cm=p.height_cm,
         tracked_318=p.tracked_318,
+        year_end=year_end,
+        grade=p.grade,
     )
     text, is_counted = stats.checks_text(
         facts, academic_year=year, as_of=checks_as_of, explained=set()
@@ -251,7 +256,8 @@ class _ParseContext:
     today: dt.date
     year: int
     checks_as_of: dt.date
-    copy_text: bool  # PostgreSQL: COPY text lines; SQLite: value tuples
+    copy_text: bool
+    year_end: bool = False  # L8: the year-end round (results due)  # PostgreSQL: COPY text lines; SQLite: value tuples
 
 
 @dataclass
@@ -286,7 +292,7 @@ def _parse_chunk(chunk: list[tuple[int, list[str]]]) -> _Parsed:
             code = errors[0].code
             out.by_code[code] = out.by_code.get(code, 0) + 1
             continue
-        staged = _stage_values(parsed, ctx.year, ctx.checks_as_of)
+        staged = _stage_values(parsed, ctx.year, ctx.checks_as_of, ctx.year_end)
         if ctx.copy_text:
             lines.append("\t".join(map(_copy_text, staged)))
         else:
@@ -352,7 +358,9 @@ def stage(
     """Parse the file into the batch's staging table; returns (rows, staged, rejects by code)."""
     table = _stage_table(batch)
     checks_as_of = stats.as_of_for(batch.academic_year)
+    year_end = stats.year_end_due(batch.academic_year)
     ctx = _ParseContext(
+        year_end=year_end,
         as_of=_as_of(batch.academic_year, batch.round_number),
         today=clock.today(),
         year=batch.academic_year,
@@ -397,7 +405,11 @@ def stage(
             state=LoadBatch.State.STAGED,
             rows=rows,
             staged=staged,
-            counts={"parse": by_code, "checks_as_of": checks_as_of.isoformat()},
+            counts={
+                "parse": by_code,
+                "checks_as_of": checks_as_of.isoformat(),
+                "checks_year_end": year_end,
+            },
         )
     batch.refresh_from_db()
     return rows, staged, by_code
@@ -564,11 +576,12 @@ def _refresh_stats(
     (``stats.rebuild_from_stored``)."""
     year = batch.academic_year
     as_of = stats.as_of_for(year)
+    year_end = stats.year_end_due(year)
     enrol, person = _q(Enrolment._meta.db_table), _q(Person._meta.db_table)
     school, note = _q(School._meta.db_table), _q(QueryNote._meta.db_table)
     s = _q(table)
     staged_as_of = batch.counts.get("checks_as_of")
-    if staged_as_of != as_of.isoformat():
+    if staged_as_of != as_of.isoformat() or batch.counts.get("checks_year_end") != year_end:
         full = set(touched)
     else:
         fresh = set(
@@ -587,27 +600,29 @@ def _refresh_stats(
             )
             full = {r[0] for r in cur.fetchall()} - fresh
         full &= set(touched)
-        # enrolments of this file whose checks need what the stage could not see
+        # enrolments of this file whose checks need what the stage could not see: those that
+        # existed before (their year-end results, notes), and those with last year's height
         with connection.cursor() as cur:
             cur.execute(
                 f"""SELECT e.id FROM {s} s JOIN {person} p ON p.person_id = s.person_id
                 JOIN {enrol} e ON e.person_id = p.id AND e.academic_year = %s
                               AND e.status = 'active'
                 WHERE {ok} AND (
-                  EXISTS (SELECT 1 FROM {note} n WHERE n.enrolment_id = e.id)
+                  e.created_at < %s
+                  OR EXISTS (SELECT 1 FROM {note} n WHERE n.enrolment_id = e.id)
                   OR EXISTS (SELECT 1 FROM {enrol} prev WHERE prev.person_id = e.person_id
                              AND prev.academic_year = %s AND prev.height_cm IS NOT NULL))""",
-                [year, year - 1],
+                [year, now, year - 1],
             )
             again = [r[0] for r in cur.fetchall()]
         for i in range(0, len(again), 2000):
-            _evaluate_again(again[i : i + 2000], year, as_of)
+            _evaluate_again(again[i : i + 2000], year, as_of, year_end)
     for school_obj in School.objects.filter(pk__in=sorted(full)).iterator(chunk_size=500):
         stats.rebuild(school_obj, year)
     stats.rebuild_from_stored([sid for sid in touched if sid not in full], year, as_of)
 
 
-def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date) -> None:
+def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date, year_end: bool) -> None:
     enrolments = list(Enrolment.objects.filter(pk__in=enrolment_ids).select_related("person"))
     notes: dict[int, set[str]] = {}
     for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=enrolment_ids).values_list(
@@ -630,6 +645,7 @@ def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date) -> None
             as_of=as_of,
             previous_height=previous.get(e.person_id),
             explained=notes.get(e.pk, set()),
+            year_end=year_end,
         )
         if (text, is_counted) != (e.checks, e.counted):
             e.checks, e.counted = text, is_counted
