@@ -23,8 +23,14 @@ def test_record_many_stores_what_record_stores(world: World, n: int) -> None:
     actor = world.actors["officer_a1"]
     after = {"weight_kg": Decimal("33.3"), "birth_date": dt.date(2010, 5, 1), "name": "ก\tข\\n"}
     events = [
-        audit.build(actor=actor, action="person.update", target=world.school_a1,
-                    before={"i": i, "none": None}, after=after, reason=f"r{i}\n")  # fmt: skip
+        audit.build(
+            actor=actor,
+            action="person.update",
+            target=world.school_a1,
+            before={"i": i, "none": None},
+            after=after,
+            reason=f"r{i}\n",
+        )
         for i in range(n)
     ]
     one = audit.record(actor=actor, action="person.update", target=world.school_a1,

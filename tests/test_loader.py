@@ -268,7 +268,7 @@ def test_previous_year_height_and_query_notes_are_applied(setup: Path, tmp_path:
     # explain one drop, then load a changed file: the note survives as "L3.height_drop!"
     explained = drops.first()
     assert explained is not None
-    user = User.objects.create_user(username="noter", password="x")  # noqa: S106
+    user = User.objects.create_user(username="noter", password="x")
     QueryNote.objects.create(
         enrolment=explained,
         check_key="L3.height_drop",

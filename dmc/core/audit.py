@@ -83,7 +83,7 @@ COPY_MIN = 100  # events; fewer go through bulk_create
 
 def _copy(events: list[AuditEvent]) -> None:
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    names = ", ".join(connection.ops.quote_name(f.column or f.attname) for f in fields)
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
     with connection.cursor() as cur, cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as cp:

@@ -33,8 +33,8 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from multiprocessing.pool import AsyncResult
 from dataclasses import asdict, dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
@@ -256,8 +256,8 @@ class _ParseContext:
     today: dt.date
     year: int
     checks_as_of: dt.date
-    copy_text: bool
-    year_end: bool = False  # L8: the year-end round (results due)  # PostgreSQL: COPY text lines; SQLite: value tuples
+    copy_text: bool  # PostgreSQL: COPY text lines; SQLite: value tuples
+    year_end: bool = False  # L8: the year-end round (results due)
 
 
 @dataclass
@@ -468,6 +468,9 @@ class _SqliteSink:
             with connection.cursor() as cur:
                 cur.executemany(self._sql, self._buf)  # type: ignore[arg-type]
             self._buf = []
+
+    def write(self, text: str) -> None:
+        raise NotImplementedError("SQLite stages value tuples (add), not COPY text")
 
     def close(self) -> None:
         if sys.exc_info()[0] is None:
