@@ -1037,3 +1037,22 @@ def test_stats_moved_by_the_import_equal_a_rebuild(
     assert after_update[1].get("L3.height_missing") == 1  # type: ignore[union-attr]
     stats.rebuild(world.school_a1, YEAR)
     assert snapshot() == after_update
+
+
+def test_first_import_of_a_school_starts_its_sums_at_zero(
+    world: World, src: corpus.Source, tmp_path: Path
+) -> None:
+    """A school with no students yet this year: the stats row is made from the file's rows
+    alone (no rebuild) and equals a rebuild."""
+    from dmc.rounds import stats
+
+    assert not SchoolYearStats.objects.filter(school=world.school_a1).exists()
+    assert not Enrolment.objects.filter(school=world.school_a1).exists()
+    rows = src.copy_rows()
+    rows[2] = corpus.with_cells(rows[2], ส่วนสูง="")
+    run(world, write_csv(tmp_path, src.header, rows), sat_exam=True)
+    row = SchoolYearStats.objects.get(school=world.school_a1, academic_year=YEAR)
+    made = (row.as_of, row.totals, row.checks)
+    assert made[2].get("L3.height_missing") == 1  # type: ignore[union-attr]
+    fresh = stats.rebuild(world.school_a1, YEAR)
+    assert (fresh.as_of, fresh.totals, fresh.checks) == made

@@ -202,9 +202,22 @@ def enrolments_changed(
     school import): each is evaluated again and the school's sums move by the differences,
     under one lock on the stats row, with one query for the notes and one for last year's
     heights -- instead of a full ``rebuild`` of the school."""
-    stats, rebuilt = _locked_stats(school_id, year)
-    if rebuilt or not changes:
-        return  # the rebuild already counted every enrolment as it is now
+    if not changes:
+        return
+    first = (
+        not SchoolYearStats.objects.filter(school_id=school_id, academic_year=year).exists()
+        and all(before is None for _, _, before in changes)
+        and Enrolment.objects.filter(school_id=school_id, academic_year=year).count()
+        == len(changes)
+    )
+    if first:  # the school's first students of the year are all here: sums start at zero
+        stats = SchoolYearStats.objects.create(
+            school_id=school_id, academic_year=year, as_of=as_of_for(year), totals={}, checks={}
+        )
+    else:
+        stats, rebuilt = _locked_stats(school_id, year)
+        if rebuilt:
+            return  # the rebuild already counted every enrolment as it is now
     ids = [e.pk for e, _, _ in changes]
     notes: dict[int, set[str]] = {}
     for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=ids).values_list(
