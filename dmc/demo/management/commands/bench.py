@@ -153,6 +153,7 @@ class Command(BaseCommand):
             f"load: {res['load_s']} s, {res['load_peak_rss_total_mib']} MiB (main + workers)"
         )
 
+        res["loadavg_1_5_15_at_end"] = [round(x, 1) for x in os.getloadavg()]
         res["copy_rows_s"] = round(rows / res["copy_s"])
         res["load_rows_s"] = round(rows / res["load_s"])
         res["bulk_rows_s"] = round(done / timed)
