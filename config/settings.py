@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dmc.perf.middleware.AdmissionMiddleware",  # issue 8: shed load fast (503)
     "dmc.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "dmc.core.middleware.LanguageMiddleware",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dmc.accounts.middleware.ActorMiddleware",
+    "dmc.perf.middleware.FairShareMiddleware",  # issue 8: per-school share (429)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -183,3 +185,21 @@ MEDIA_URL = "/media-not-public/"
 DMC_EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 WHITENOISE_USE_FINDERS = not PROD
+
+# Issue 8: load shedding (dmc/perf; docs/deployment.md). Per process: at most DMC_ADMIT_SLOTS
+# requests run at once, DMC_ADMIT_QUEUE more wait up to DMC_ADMIT_WAIT_MS for a slot, the rest get
+# 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue). Fair share: token buckets "rate per second/burst" per
+# school (web and API), per user for area/OBEC roles, per API token; 429 + Retry-After. Counts are
+# per process unless DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
+DMC_ADMIT_SLOTS = int(os.environ.get("DMC_ADMIT_SLOTS", "4"))
+DMC_ADMIT_QUEUE = int(os.environ.get("DMC_ADMIT_QUEUE", "8"))
+DMC_ADMIT_WAIT_MS = int(os.environ.get("DMC_ADMIT_WAIT_MS", "300"))
+# ... and, under the queue-aware gunicorn worker (dmc.perf.worker), a request that already waited
+# longer than this for a thread is refused at once (0: off).
+DMC_ADMIT_MAX_QUEUE_MS = int(os.environ.get("DMC_ADMIT_MAX_QUEUE_MS", "500"))
+DMC_ADMIT_RETRY_AFTER = int(os.environ.get("DMC_ADMIT_RETRY_AFTER", "2"))
+DMC_RATE_LIMITS = os.environ.get("DMC_RATE_LIMITS", "0" if DMC_ENV == "test" else "1") == "1"
+DMC_RATE_SCHOOL = os.environ.get("DMC_RATE_SCHOOL", "5/40")
+DMC_RATE_USER = os.environ.get("DMC_RATE_USER", "10/60")
+DMC_RATE_TOKEN = os.environ.get("DMC_RATE_TOKEN", "10/40")
+DMC_RATE_REDIS_URL = os.environ.get("DMC_RATE_REDIS_URL", "")

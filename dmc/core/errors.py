@@ -112,6 +112,9 @@ class ErrorCode(StrEnum):
     SCHOOL_UNKNOWN = "school_unknown"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
+    # issue 8: load shedding (dmc/perf)
+    SERVER_BUSY = "server_busy"
+    RATE_LIMITED = "rate_limited"
 
 
 # code -> (Thai template, English template)
@@ -491,6 +494,18 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (ในไฟล์: {file}, ในระบบ: {current})",
         "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
         " {current})",
+    ),
+    # issue 8: load shedding (dmc/perf)
+    ErrorCode.SERVER_BUSY: (
+        "ขณะนี้มีผู้ใช้งานจำนวนมาก ระบบยังไม่ได้ดำเนินการตามคำขอนี้ โปรดลองใหม่ในอีก {retry_after} วินาที"
+        " (ข้อมูลที่บันทึกสำเร็จแล้วไม่สูญหาย)",
+        "The system is busy and did not carry out this request; please try again in"
+        " {retry_after} seconds (nothing already saved is lost)",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "มีคำขอจาก{who_th}ถี่เกินไป โปรดรอ {retry_after} วินาทีแล้วลองใหม่ (คำขอนี้ยังไม่ได้ดำเนินการ)",
+        "Too many requests from {who_en}; wait {retry_after} seconds and try again (this request"
+        " was not carried out)",
     ),
 }
 
