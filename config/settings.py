@@ -188,9 +188,9 @@ WHITENOISE_USE_FINDERS = not PROD
 
 # Issue 8: load shedding (dmc/perf; docs/deployment.md). Per process: at most DMC_ADMIT_SLOTS
 # requests run at once, DMC_ADMIT_QUEUE more wait up to DMC_ADMIT_WAIT_MS for a slot, the rest get
-# 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue). Fair share: token buckets "rate per second/burst" per
-# school (web and API), per user for area/OBEC roles, per API token; 429 + Retry-After. Counts are
-# per process unless DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
+# 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue).
+# Fair share: token buckets "rate per second/burst" per school (web and API), per user for
+# area/OBEC roles, per API token; 429 + Retry-After. Counts are per process unless DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
 DMC_ADMIT_SLOTS = int(os.environ.get("DMC_ADMIT_SLOTS", "4"))
 DMC_ADMIT_QUEUE = int(os.environ.get("DMC_ADMIT_QUEUE", "8"))
 DMC_ADMIT_WAIT_MS = int(os.environ.get("DMC_ADMIT_WAIT_MS", "300"))
@@ -203,3 +203,12 @@ DMC_RATE_SCHOOL = os.environ.get("DMC_RATE_SCHOOL", "5/40")
 DMC_RATE_USER = os.environ.get("DMC_RATE_USER", "10/60")
 DMC_RATE_TOKEN = os.environ.get("DMC_RATE_TOKEN", "10/40")
 DMC_RATE_REDIS_URL = os.environ.get("DMC_RATE_REDIS_URL", "")
+# Issue 8: reports may read from a streaming replica (dmc/perf/db.py; docs/deployment.md).
+DMC_REPLICA_APPS = tuple(os.environ.get("DMC_REPLICA_APPS", "reports").split(","))
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DMC_CONN_MAX_AGE", "60")),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["dmc.perf.db.ReplicaRouter"]

@@ -197,3 +197,23 @@ def test_redis_window_falls_back_to_the_process_when_redis_is_down() -> None:
     window = RedisWindow(f"redis://127.0.0.1:{port}/0", rate=1, burst=1)
     assert window.hit("k").allowed  # Redis unreachable: the in-process bucket decides
     assert not window.hit("k").allowed
+
+
+def test_replica_router_sends_report_reads_to_the_replica_and_everything_else_to_the_primary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dmc.perf import db
+    from dmc.rounds.models import SchoolYearStats
+    from dmc.students.models import Enrolment
+
+    router = db.ReplicaRouter()
+    with override_settings(DMC_REPLICA_APPS=("rounds",)):
+        assert db.reporting_alias() == "default"  # no replica configured
+        assert router.db_for_read(SchoolYearStats) is None
+        monkeypatch.setattr(db, "has_replica", lambda: True)
+        assert db.reporting_alias() == "replica"
+        assert router.db_for_read(SchoolYearStats) == "replica"
+        assert router.db_for_read(Enrolment) is None  # other apps: the primary
+        assert router.db_for_write(SchoolYearStats) == "default"
+        assert router.allow_migrate("replica", "rounds") is False
+        assert router.allow_migrate("default", "rounds") is True

@@ -90,7 +90,7 @@ def round3(world: World) -> Round:
 
 
 @pytest.mark.parametrize(
-    "name,url",
+    ("name", "url"),
     [
         ("school_home", "/"),
         ("round_checklist", "/round/"),
@@ -158,10 +158,10 @@ def _director(world: World, school: School) -> Actor:
     user = User(username=f"dir{school.smis_code}")
     user.set_password(PASSWORD)
     user.save()
-    a = assignment_create_approved(
-        actor=None, user=user, role=Role.SCHOOL_DIRECTOR, school=school
+    a = assignment_create_approved(actor=None, user=user, role=Role.SCHOOL_DIRECTOR, school=school)
+    return Actor.from_assignment(
+        RoleAssignment.objects.select_related("school", "user").get(pk=a.pk)
     )
-    return Actor.from_assignment(RoleAssignment.objects.select_related("school", "user").get(pk=a.pk))
 
 
 def test_confirm_and_certify_do_not_grow_with_students(world: World, round3: Round) -> None:

@@ -95,7 +95,9 @@ def session_actor(cur: psycopg.Cursor[Any], environ: dict[str, Any]) -> tuple[An
     if row is None:
         return None
     data = _decode_session(row[0])
-    cur.execute("SELECT id, is_active FROM accounts_user WHERE id = %s", (int(data["_auth_user_id"]),))
+    cur.execute(
+        "SELECT id, is_active FROM accounts_user WHERE id = %s", (int(data["_auth_user_id"]),)
+    )
     cur.fetchone()
     cur.execute(
         "SELECT a.id, a.user_id, a.role, a.school_id, coalesce(s.area_id, a.area_id)"
@@ -115,7 +117,9 @@ def _decode_session(blob: str) -> dict[str, Any]:
 
 
 def school_by_code(cur: psycopg.Cursor[Any], code: str) -> tuple[Any, ...] | None:
-    cur.execute("SELECT id, smis_code, name, area_id FROM schools_school WHERE smis_code = %s", (code,))
+    cur.execute(
+        "SELECT id, smis_code, name, area_id FROM schools_school WHERE smis_code = %s", (code,)
+    )
     return cur.fetchone()
 
 
@@ -144,8 +148,8 @@ def current_round(cur: psycopg.Cursor[Any]) -> tuple[Any, ...]:
     year = max(r[0] for r in cur.fetchall())
     cur.execute(
         "SELECT r.id FROM rounds_round r JOIN rounds_academicyear y ON y.id = r.academic_year_id"
-        " WHERE y.year = %s AND r.entry_opens_at <= %s AND (r.closed_at IS NULL OR r.closed_at > %s)"
-        " ORDER BY r.number",
+        " WHERE y.year = %s AND r.entry_opens_at <= %s"
+        " AND (r.closed_at IS NULL OR r.closed_at > %s) ORDER BY r.number",
         (year, t, t),
     )
     rid = cur.fetchone()[0]
@@ -153,11 +157,11 @@ def current_round(cur: psycopg.Cursor[Any]) -> tuple[Any, ...]:
 
 
 def stats_row(cur: psycopg.Cursor[Any], school_id: int, year: int, lock: bool) -> Any:
-    cur.execute(
+    sql = (
         "SELECT id, as_of, totals, checks FROM rounds_schoolyearstats"
-        " WHERE school_id = %s AND academic_year = %s" + (" FOR UPDATE" if lock else ""),
-        (school_id, year),
+        " WHERE school_id = %s AND academic_year = %s"
     )
+    cur.execute(sql + (" FOR UPDATE" if lock else ""), (school_id, year))
     return cur.fetchone()
 
 
@@ -169,10 +173,13 @@ def grades(cur: psycopg.Cursor[Any], school_id: int, year: int) -> dict[str, int
     return dict(cur.fetchall())
 
 
-def progress(cur: psycopg.Cursor[Any], school: tuple[Any, ...], r: tuple[Any, ...]) -> dict[str, Any]:
+def progress(
+    cur: psycopg.Cursor[Any], school: tuple[Any, ...], r: tuple[Any, ...]
+) -> dict[str, Any]:
     with conn().transaction():
         cur.execute(
-            "SELECT r.id FROM rounds_round r JOIN rounds_academicyear y ON y.id = r.academic_year_id"
+            "SELECT r.id FROM rounds_round r"
+            " JOIN rounds_academicyear y ON y.id = r.academic_year_id"
             " WHERE y.year = %s ORDER BY r.number",
             (r[1],),
         )
@@ -232,15 +239,15 @@ def confirm_or_certify(
                 )
                 sr_id, confirmed_at, confirmed_by, certified_at, version = cur.fetchone()
                 if not (r[3] <= t < r[4]):
-                    raise Refused("409 Conflict", "confirm_window_closed")
+                    raise RefusedError("409 Conflict", "confirm_window_closed")
                 if action == "confirm":
                     if confirmed_at is not None:
-                        raise Refused("409 Conflict", "already_confirmed")
+                        raise RefusedError("409 Conflict", "already_confirmed")
                     round_row(cur, round_id)
                     st = stats_row(cur, school[0], r[1], lock=True)
                     rooms = grades(cur, school[0], r[1])
                     if st is None:
-                        raise Refused("409 Conflict", "checklist_blocking")
+                        raise RefusedError("409 Conflict", "checklist_blocking")
                     cur.execute(
                         "SELECT e.id, e.person_id, e.grade, e.room, p.sex, p.birth_date,"
                         " e.tracked_318, e.counted FROM students_enrolment e"
@@ -254,7 +261,15 @@ def confirm_or_certify(
                     digest = hashlib.sha256(f"dmc-snapshot-v1|confirm|{r[1]}/3|{code}".encode())
                     for e in rows:
                         cell = totals.setdefault(
-                            e[2], {"M": 0, "F": 0, "cM": 0, "cF": 0, "tracked": 0, "rooms": rooms.get(e[2], 0)}
+                            e[2],
+                            {
+                                "M": 0,
+                                "F": 0,
+                                "cM": 0,
+                                "cF": 0,
+                                "tracked": 0,
+                                "rooms": rooms.get(e[2], 0),
+                            },
                         )
                         cell[e[4]] += 1
                         digest.update(
@@ -264,31 +279,45 @@ def confirm_or_certify(
                         "INSERT INTO rounds_snapshot (round_id, school_id, kind, taken_at,"
                         " taken_by_id, rows, counted_rows, totals, sha256) VALUES"
                         " (%s, %s, 'confirm', %s, %s, %s, %s, %s, %s) RETURNING id",
-                        (round_id, school[0], t, actor[1], len(rows), len(rows), Jsonb(totals), digest.hexdigest()),
+                        (
+                            round_id,
+                            school[0],
+                            t,
+                            actor[1],
+                            len(rows),
+                            len(rows),
+                            Jsonb(totals),
+                            digest.hexdigest(),
+                        ),
                     )
                     snap = cur.fetchone()[0]
                     cur.executemany(
                         "INSERT INTO rounds_snapshotrow (snapshot_id, enrolment_id, person_id,"
                         " school_id, grade, room, sex, birth_date, tracked_318, counted)"
                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        [(snap, e[0], e[1], school[0], e[2], e[3], e[4], e[5], e[6], e[7]) for e in rows],
+                        [
+                            (snap, e[0], e[1], school[0], e[2], e[3], e[4], e[5], e[6], e[7])
+                            for e in rows
+                        ],
                     )
                     cur.execute(
                         "UPDATE rounds_schoolround SET confirmed_at = %s, confirmed_by_id = %s,"
                         " snapshot_id = %s, version = %s WHERE id = %s",
                         (t, actor[1], snap, version + 1, sr_id),
                     )
-                    after = {"confirmed_at": t.isoformat(), "confirmed_by": actor[1], "snapshot": snap}
+                    after = {
+                        "confirmed_at": t.isoformat(),
+                        "confirmed_by": actor[1],
+                        "snapshot": snap,
+                    }
                 else:
                     if confirmed_at is None:
-                        raise Refused("409 Conflict", "not_confirmed")
+                        raise RefusedError("409 Conflict", "not_confirmed")
                     if certified_at is not None:
-                        raise Refused("409 Conflict", "already_certified")
+                        raise RefusedError("409 Conflict", "already_certified")
                     if confirmed_by == actor[1]:
-                        raise Refused("409 Conflict", "certifier_same_person")
-                    cur.execute(
-                        "SELECT id FROM rounds_schoolround WHERE id = %s", (sr_id,)
-                    )
+                        raise RefusedError("409 Conflict", "certifier_same_person")
+                    cur.execute("SELECT id FROM rounds_schoolround WHERE id = %s", (sr_id,))
                     cur.execute(
                         "UPDATE rounds_schoolround SET certified_at = %s, certified_by_id = %s,"
                         " version = %s WHERE id = %s",
@@ -300,15 +329,24 @@ def confirm_or_certify(
                     "INSERT INTO core_auditevent (at, actor_id, actor_role, action, target_type,"
                     " target_id, school_id, area_id, before, after, reason) VALUES"
                     " (%s, %s, %s, %s, 'rounds.schoolround', %s, %s, %s, %s, %s, '')",
-                    (t, actor[1], actor[2], f"round.{action}", str(sr_id), school[0], school[3],
-                     Jsonb({}), Jsonb(after)),
+                    (
+                        t,
+                        actor[1],
+                        actor[2],
+                        f"round.{action}",
+                        str(sr_id),
+                        school[0],
+                        school[3],
+                        Jsonb({}),
+                        Jsonb(after),
+                    ),
                 )
-        except Refused as exc:
+        except RefusedError as exc:
             return error(start, exc.status, exc.code)
         return respond(start, "200 OK", progress(cur, school, r))
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     def __init__(self, status: str, code: str) -> None:
         self.status, self.code = status, code
 
@@ -335,7 +373,9 @@ def mask(pid: str) -> str:
 
 
 def table(rows: Iterable[Iterable[Any]]) -> str:
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in rows
+    )
     return f"<!doctype html><html lang='th'><meta charset='utf-8'><table>{body}</table></html>"
 
 
@@ -368,8 +408,16 @@ def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
                 r = current_round(cur)
                 rows = students_rows(cur, school[0], r[1])
                 items = [
-                    {"enrolment_id": e[0], "student_no": e[1], "grade": e[2], "room": e[3],
-                     "person_id": mask(e[4]), "first_name": e[5], "last_name": e[6], "sex": e[7]}
+                    {
+                        "enrolment_id": e[0],
+                        "student_no": e[1],
+                        "grade": e[2],
+                        "room": e[3],
+                        "person_id": mask(e[4]),
+                        "first_name": e[5],
+                        "last_name": e[6],
+                        "sex": e[7],
+                    }
                     for e in rows
                 ]
                 return respond(start, "200 OK", {"count": len(items), "items": items})
@@ -379,7 +427,9 @@ def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
             start("302 Found", [("Location", "/login/")])
             return [b""]
         if path == "/round/":
-            cur.execute("SELECT id, smis_code, name, area_id FROM schools_school WHERE id = %s", (actor[3],))
+            cur.execute(
+                "SELECT id, smis_code, name, area_id FROM schools_school WHERE id = %s", (actor[3],)
+            )
             school = cur.fetchone()
             r = current_round(cur)
             p = progress(cur, school, r)
@@ -409,14 +459,18 @@ def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
             cur.fetchone()
             rows = students_rows(cur, school[0], r[1])
             return respond(
-                start, "200 OK", table((e[1], e[2], e[3], mask(e[4]), e[5], e[6]) for e in rows), html=True
+                start,
+                "200 OK",
+                table((e[1], e[2], e[3], mask(e[4]), e[5], e[6]) for e in rows),
+                html=True,
             )
         if path == "/area/round/":
             cur.execute("SELECT id, code, name FROM schools_areaoffice WHERE id = %s", (actor[4],))
             cur.fetchone()
             r = current_round(cur)
             cur.execute(
-                "SELECT id, smis_code, name FROM schools_school WHERE area_id = %s ORDER BY smis_code",
+                "SELECT id, smis_code, name FROM schools_school WHERE area_id = %s"
+                " ORDER BY smis_code",
                 (actor[4],),
             )
             schools = cur.fetchall()
@@ -446,7 +500,8 @@ def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
             )
             cur.fetchone()
             cur.execute(
-                "SELECT rr.id FROM rounds_reopenrequest rr JOIN schools_school s ON s.id = rr.school_id"
+                "SELECT rr.id FROM rounds_reopenrequest rr"
+                " JOIN schools_school s ON s.id = rr.school_id"
                 " WHERE s.area_id = %s AND rr.round_id = %s AND rr.status = 'pending'",
                 (actor[4], r[0]),
             )

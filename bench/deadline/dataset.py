@@ -48,8 +48,44 @@ from dmc.students.models import Enrolment, Person  # noqa: E402
 YEAR = loader.DEMO_YEAR
 # 30 April 2565 09:00 Bangkok: round 3's confirm window (08:00-16:30) is open
 CONFIRM_DAY = clock.bangkok(2022, 4, 30, 9, 0)
-UNUSABLE = "!bench-no-password"  # noqa: S105 - an unusable password: nobody logs in with it
+UNUSABLE = "!bench-no-password"
 BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+PERSON_FIELDS = (
+    "person_id",
+    "id_kind",
+    "document_type",
+    "title_code",
+    "first_name",
+    "last_name",
+    "sex",
+    "birth_date",
+    "blood",
+    "religion",
+    "race",
+    "nationality",
+    "house_no",
+    "moo",
+    "street",
+    "subdistrict",
+    "district",
+    "province",
+    "guardian_first_name",
+    "guardian_last_name",
+    "guardian_occupation",
+    "guardian_relation",
+    "father_first_name",
+    "father_last_name",
+    "father_occupation",
+    "mother_first_name",
+    "mother_last_name",
+    "mother_occupation",
+    "disadvantaged",
+    "scout",
+    "redcross",
+    "swimming",
+)
 
 
 def log(msg: str) -> None:
@@ -128,17 +164,7 @@ def students(plan: list[synth.SynthSchool], schools: dict[str, School]) -> int:
 
     for s in plan:
         for st in synth.students_of(s, seed=2564, year=YEAR, first_index=first):
-            fields = {
-                f: getattr(st, f)
-                for f in (
-                    "person_id id_kind document_type title_code first_name last_name sex"
-                    " birth_date blood religion race nationality house_no moo street subdistrict"
-                    " district province guardian_first_name guardian_last_name guardian_occupation"
-                    " guardian_relation father_first_name father_last_name father_occupation"
-                    " mother_first_name mother_last_name mother_occupation disadvantaged scout"
-                    " redcross swimming"
-                ).split()
-            }
+            fields = {f: getattr(st, f) for f in PERSON_FIELDS}
             people.append(
                 Person(**fields, name_key=collation_key(f"{st.first_name} {st.last_name}"))
             )
@@ -247,7 +273,9 @@ def accounts(schools: dict[str, School]) -> dict[str, object]:
             "_auth_user_hash": a.user.get_session_auth_hash(),
             "dmc_assignment_id": a.pk,
         }
-        sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
+        sessions.append(
+            Session(session_key=key, session_data=store.encode(data), expire_date=expire)
+        )
     ApiToken.objects.bulk_create(tokens, batch_size=5000)
     Session.objects.bulk_create(sessions, batch_size=5000)
     r3 = Round.objects.get(academic_year__year=YEAR, number=3)

@@ -17,6 +17,7 @@ URLs, used round-robin), DEADLINE_PLAN (JSON list of phases), DEADLINE_OUT (CSV 
 request). Run by bench/deadline/run.py.
 """
 
+# ruff: noqa: S311 - load generation, not cryptography
 from __future__ import annotations
 
 import csv
@@ -157,11 +158,20 @@ class Deadline(User):
                 rheaders = {k.lower(): v for k, v in (r.headers or {}).items()}
                 body = r.content or b""
                 r.success()
-        except Exception as exc:  # noqa: BLE001 - a broken connection is a recorded error
+        except Exception as exc:
             status, body = 0, str(exc).encode()[:200]
         done = time.monotonic()
         RECORDS.append(
-            (phase, kind, _rel(planned), _rel(sent), _rel(done), status, round((done - planned) * 1000, 2), round((sent - planned) * 1000, 2))
+            (
+                phase,
+                kind,
+                _rel(planned),
+                _rel(sent),
+                _rel(done),
+                status,
+                round((done - planned) * 1000, 2),
+                round((sent - planned) * 1000, 2),
+            )
         )
         return status, rheaders, body
 
@@ -172,15 +182,26 @@ class Deadline(User):
         web = {"Cookie": f"sessionid={school['officer_session']}"}
         if kind == "area_dashboard":
             area = AREAS[rng.randrange(len(AREAS))]
-            self.call(phase, kind, "GET", "/area/round/", planned, {"Cookie": f"sessionid={area['session']}"})
+            self.call(
+                phase,
+                kind,
+                "GET",
+                "/area/round/",
+                planned,
+                {"Cookie": f"sessionid={area['session']}"},
+            )
         elif kind == "web_checklist":
             self.call(phase, kind, "GET", "/round/", planned, web)
         elif kind == "web_students":
             self.call(phase, kind, "GET", f"/schools/{school['code']}/students/", planned, web)
         elif kind == "api_checklist":
-            self.call(phase, kind, "GET", f"/api/v1/rounds/{RID}/schools/{school['code']}", planned, token)
+            self.call(
+                phase, kind, "GET", f"/api/v1/rounds/{RID}/schools/{school['code']}", planned, token
+            )
         else:
-            self.call(phase, kind, "GET", f"/api/v1/schools/{school['code']}/students", planned, token)
+            self.call(
+                phase, kind, "GET", f"/api/v1/schools/{school['code']}/students", planned, token
+            )
 
     def _until_admitted(
         self, phase: str, kind: str, path: str, planned: float, headers: dict[str, str]
@@ -201,12 +222,16 @@ class Deadline(User):
         if status == 200:
             ACKED["confirm"].append(school["code"])
             if int(school["code"]) % 100 == 7:  # a double click: the second must be a 409
-                self.call(phase, "confirm_again", "POST", base + "/confirm", time.monotonic(), officer)
+                self.call(
+                    phase, "confirm_again", "POST", base + "/confirm", time.monotonic(), officer
+                )
         elif status != 409:
             return
         gevent.sleep(random.uniform(1, think))
         director = {"Authorization": f"Bearer {school['director_token']}"}
-        status = self._until_admitted(phase, "certify", base + "/certify", time.monotonic(), director)
+        status = self._until_admitted(
+            phase, "certify", base + "/certify", time.monotonic(), director
+        )
         if status == 200:
             ACKED["certify"].append(school["code"])
 

@@ -58,7 +58,7 @@ def url(db: str) -> str:
 
 
 def ensure_seed(students_per_school: int) -> None:
-    exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{SEED}'") == "1"
+    exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{SEED}'") == "1"  # noqa: S608
     if exists and CREDS.exists():
         log(f"seed database {SEED} present (credentials {CREDS})")
         return
@@ -79,7 +79,7 @@ def ensure_seed(students_per_school: int) -> None:
         env=env,
         check=True,
     )
-    psql(f"VACUUM ANALYZE", SEED)
+    psql("VACUUM ANALYZE", SEED)
 
 
 def fresh_db() -> None:
@@ -138,14 +138,17 @@ def start_servers(
         ]
         procs.append(
             subprocess.Popen(  # noqa: S603
-                argv, env=server_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
+                argv,
+                env=server_env(),
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
                 stderr=open(VAR / f"gunicorn-{port}.log", "w"),  # noqa: SIM115
             )
         )
     for port in ports:
         for _ in range(150):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/me", timeout=2)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/me", timeout=2)
             except urllib.error.HTTPError:
                 break  # 401: up
             except OSError:
@@ -224,7 +227,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     values = sorted(values)
-    return round(values[min(len(values) - 1, max(0, int(round(p / 100 * len(values))) - 1))], 1)
+    return round(values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))], 1)
 
 
 def analyse(csv_path: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
@@ -239,7 +242,8 @@ def analyse(csv_path: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
         shed = [r for r in mine if r["status"] in ("429", "503")]
         intended_409 = [r for r in mine if r["kind"] == "confirm_again" and r["status"] == "409"]
         errors = [
-            r for r in mine
+            r
+            for r in mine
             if not r["status"].startswith("2")
             and r["status"] not in ("429", "503")
             and not (r["kind"] == "confirm_again" and r["status"] == "409")
@@ -309,9 +313,10 @@ def recovery(rows: list[dict[str, str]], plan: list[dict[str, Any]]) -> float | 
     w = spike_end
     while w < end:
         inside = [r for r in after if w <= float(r["planned"]) < w + 5]
-        bad = any(r["status"] in ("429", "503") for r in inside) or pct(
-            [float(r["latency_ms"]) for r in inside], 99
-        ) > 500
+        bad = (
+            any(r["status"] in ("429", "503") for r in inside)
+            or pct([float(r["latency_ms"]) for r in inside], 99) > 500
+        )
         windows.append((w, bad))
         w += 5
     last_bad = max((w for w, bad in windows if bad), default=None)
@@ -439,7 +444,9 @@ def main() -> None:
     }
     wanted = args.only.split(",")
     if "bare" in wanted:
-        out["bare"] = scenario("bare", "bench.deadline.bare:app", [8781], 2, args.threads, plan["bare"])
+        out["bare"] = scenario(
+            "bare", "bench.deadline.bare:app", [8781], 2, args.threads, plan["bare"]
+        )
     if "django" in wanted:
         out["django"] = scenario(
             "django", "config.wsgi:application", [8782], 2, args.threads, plan["django"]

@@ -146,9 +146,9 @@ class RedisWindow:
             count = _read_reply(sock)
             _read_reply(sock)
         except (OSError, ValueError):
-            sock = getattr(self._local, "sock", None)
-            if sock is not None:
-                sock.close()
+            broken = getattr(self._local, "sock", None)
+            if broken is not None:
+                broken.close()
                 self._local.sock = None
             return self.fallback.hit(key, cost)
         if int(count) <= self.burst:

@@ -18,7 +18,7 @@ from html import escape
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from dmc.core.errors import DmcError, ErrorCode, render_message
+from dmc.core.errors import DmcError, ErrorCode
 from dmc.perf.limits import Admission, Buckets, Decision, RedisWindow
 from dmc.perf.worker import queued_seconds
 
@@ -99,7 +99,11 @@ def busy_error(retry_after: int) -> DmcError:
 
 def limited_error(retry_after: int, who_th: str, who_en: str) -> DmcError:
     err = DmcError(
-        ErrorCode.RATE_LIMITED, http_status=429, retry_after=retry_after, who_th=who_th, who_en=who_en
+        ErrorCode.RATE_LIMITED,
+        http_status=429,
+        retry_after=retry_after,
+        who_th=who_th,
+        who_en=who_en,
     )
     err.headers = {"Retry-After": str(retry_after)}  # type: ignore[attr-defined]
     return err
