@@ -190,7 +190,8 @@ WHITENOISE_USE_FINDERS = not PROD
 # requests run at once, DMC_ADMIT_QUEUE more wait up to DMC_ADMIT_WAIT_MS for a slot, the rest get
 # 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue).
 # Fair share: token buckets "rate per second/burst" per school (web and API), per user for
-# area/OBEC roles, per API token; 429 + Retry-After. Counts are per process unless DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
+# area/OBEC roles, per API token; 429 + Retry-After. Counts are per process unless
+# DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
 DMC_ADMIT_SLOTS = int(os.environ.get("DMC_ADMIT_SLOTS", "4"))
 DMC_ADMIT_QUEUE = int(os.environ.get("DMC_ADMIT_QUEUE", "8"))
 DMC_ADMIT_WAIT_MS = int(os.environ.get("DMC_ADMIT_WAIT_MS", "300"))

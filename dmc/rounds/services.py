@@ -66,7 +66,9 @@ def _locked(school: School, r: Round) -> SchoolRound:
     sr = locked.filter(school=school, round=r).first()
     if sr is None:  # first action of the school in this round
         # one INSERT … ON CONFLICT DO NOTHING: a concurrent first action creates it only once
-        SchoolRound.objects.bulk_create([SchoolRound(school=school, round=r)], ignore_conflicts=True)
+        SchoolRound.objects.bulk_create(
+            [SchoolRound(school=school, round=r)], ignore_conflicts=True
+        )
         sr = locked.get(school=school, round=r)
     sr.school = school  # the caller's row: no second fetch for the audit's area
     return sr
