@@ -60,5 +60,12 @@ BENCH_STUDENTS ?= 200000
 bench: setup
 	bench/ingest.sh $(BENCH_SCHOOLS) $(BENCH_STUDENTS)
 
+# B3 deadline day (issue 8; docs/benchmarks.md): 29,449 schools confirm + certify while reads are
+# served, then a 3x spike; bare-WSGI baseline and two app instances in the same run. PostgreSQL on
+# 127.0.0.1 (databases dmc_deadline_seed, built once, and dmc_deadline_run). About 15 minutes.
+.PHONY: bench-deadline
+bench-deadline: setup
+	$(BIN)/python bench/deadline/run.py
+
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static
