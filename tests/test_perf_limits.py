@@ -217,3 +217,9 @@ def test_replica_router_sends_report_reads_to_the_replica_and_everything_else_to
         assert router.db_for_write(SchoolYearStats) == "default"
         assert router.allow_migrate("replica", "rounds") is False
         assert router.allow_migrate("default", "rounds") is True
+
+
+def test_every_api_operation_documents_429_and_503(db: None) -> None:
+    doc = Client().get("/api/v1/openapi.json").json()
+    confirm = doc["paths"]["/api/v1/rounds/{round_id}/schools/{smis_code}/confirm"]["post"]
+    assert {"429", "503"} <= set(confirm["responses"])
