@@ -49,7 +49,9 @@ READ_MIX = [
 ]
 RECORDS: list[tuple[Any, ...]] = []
 ACKED: dict[str, list[str]] = {"confirm": [], "certify": []}
+EFFECTIVE: list[dict[str, Any]] = []  # the rates each phase actually offered
 T0 = [0.0]
+CAPACITY = [0.0]  # 2xx/s measured by the last closed-loop phase of this run
 _rr = count()
 
 
@@ -78,7 +80,7 @@ class Deadline(User):
             s.cookiejar = None  # type: ignore[assignment]  # every request carries its own session
             s.client.cookiejar = None
             self.sessions.append(s)
-        self.pool = Pool(4000)
+        self.pool = Pool(None)  # open model: never blocks the schedule (in-flight is unbounded)
 
     def session(self) -> FastHttpSession:
         return self.sessions[next(_rr) % len(self.sessions)]
@@ -89,6 +91,12 @@ class Deadline(User):
         start = T0[0]
         for phase in PLAN:
             end = start + phase["duration"]
+            phase = dict(phase)
+            for key in ("reads", "confirms"):  # rates given relative to the measured capacity
+                if f"{key}_of_capacity" in phase:
+                    phase[key] = max(1.0, round(phase[f"{key}_of_capacity"] * CAPACITY[0], 1))
+            phase["effective"] = {"reads": phase.get("reads"), "confirms": phase.get("confirms")}
+            EFFECTIVE.append({"name": phase["name"], **phase["effective"]})
             streams = []
             if phase.get("reads"):
                 streams.append(gevent.spawn(self.reads, phase, start, end))
@@ -97,6 +105,9 @@ class Deadline(User):
             for i in range(phase.get("closed", 0)):
                 streams.append(gevent.spawn(self.closed_loop, phase, end, i))
             gevent.joinall(streams)
+            if phase.get("closed"):
+                ok = [r for r in RECORDS if r[0] == phase["name"] and 200 <= r[5] < 300]
+                CAPACITY[0] = len(ok) / phase["duration"]
             start = end
         self.pool.join(timeout=60)
         self.environment.runner.quit()
@@ -243,4 +254,4 @@ def _write(**_kw: Any) -> None:
         w.writerow(["phase", "kind", "planned", "sent", "done", "status", "latency_ms", "lag_ms"])
         w.writerows(RECORDS)
     with open(OUT + ".acked.json", "w") as f:
-        json.dump(ACKED, f)
+        json.dump({**ACKED, "effective": EFFECTIVE, "capacity": CAPACITY[0]}, f)

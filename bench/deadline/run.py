@@ -31,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var" / "bench-deadline"
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(os.environ.get("DEADLINE_BIN", ROOT / ".venv" / "bin"))
 PG = os.environ.get("PGHOST", "127.0.0.1")
 SEED = "dmc_deadline_seed"
 RUN_DB = "dmc_deadline_run"
@@ -256,6 +256,7 @@ def analyse(csv_path: Path, plan: list[dict[str, Any]]) -> dict[str, Any]:
         if phase.get("closed"):
             ok = [r for r in mine if r["status"].startswith("2")]
             phases[name] = {
+                "admitted": len([r for r in mine if r["status"] not in ("429", "503")]),
                 "closed_clients": phase["closed"],
                 "duration_s": phase["duration"],
                 "served_per_s": round(len(ok) / phase["duration"], 1),
@@ -375,6 +376,8 @@ def scenario(
     result["wall_s"] = round(wall, 1)
     result["requests"] = rows
     result["verify"] = verify(csv_path)
+    acked = json.loads(Path(str(csv_path) + ".acked.json").read_text())
+    result["effective_rates"] = acked.get("effective")
     log(f"scenario {name}: {json.dumps(result)[:1500]}")
     return result
 
@@ -408,7 +411,7 @@ def plans(n_schools: int, quick: bool) -> dict[str, list[dict[str, Any]]]:
         {"name": "recovery", "duration": int(60 * scale) or 12, "reads": 300},
     ]
     # the baseline and the two-process run: the storm only, shorter (their own schools)
-    short = int(120 * scale)
+    short = int(60 * scale)
     storm_only = [
         {"name": "warmup", "duration": 10, "reads": 50},
         capacity,
@@ -421,13 +424,36 @@ def plans(n_schools: int, quick: bool) -> dict[str, list[dict[str, Any]]]:
             "think": 20,
         },
     ]
-    return {"bare": storm_only, "django": django, "two": storm_only}
+    # the same shape at rates this machine can carry, from the capacity measured in the run:
+    # storm at half of it, then 3x that, then back (shows shedding and recovery)
+    fit = [
+        {"name": "warmup", "duration": 10, "reads": 20},
+        capacity,
+        {
+            "name": "storm",
+            "duration": int(60 * scale) or 12,
+            "reads_of_capacity": 0.35,
+            "confirms_of_capacity": 0.075,
+            "schools": [0, storm_schools],
+            "think": 10,
+        },
+        {
+            "name": "spike",
+            "duration": int(30 * scale) or 10,
+            "reads_of_capacity": 1.05,
+            "confirms_of_capacity": 0.225,
+            "schools": [storm_schools, n_schools],
+            "think": 5,
+        },
+        {"name": "recovery", "duration": int(40 * scale) or 10, "reads_of_capacity": 0.35},
+    ]
+    return {"bare": storm_only, "django": django, "two": storm_only, "fit": fit}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="a 2-minute smoke run of every scenario")
-    ap.add_argument("--only", default="bare,django,two")
+    ap.add_argument("--only", default="bare,django,fit,two")
     ap.add_argument("--students-per-school", type=int, default=8)
     ap.add_argument("--threads", type=int, default=24)
     args = ap.parse_args()
@@ -450,6 +476,10 @@ def main() -> None:
     if "django" in wanted:
         out["django"] = scenario(
             "django", "config.wsgi:application", [8782], 2, args.threads, plan["django"]
+        )
+    if "fit" in wanted:
+        out["django_fit"] = scenario(
+            "fit", "config.wsgi:application", [8785], 2, args.threads, plan["fit"]
         )
     if "two" in wanted:
         out["two"] = scenario(

@@ -90,6 +90,9 @@ def refusal(request: HttpRequest, error: DmcError, retry_after: int) -> HttpResp
         response = HttpResponse(body, status=error.http_status, content_type="text/html")
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
+    # an intended refusal, counted by the access log: no django.request log line per request
+    # (writing one for each shed request would spend the CPU the shedding is saving)
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
