@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Count
 
 from dmc.accounts.actor import Actor
@@ -424,3 +425,20 @@ def rollover(
     if job.state == RolloverJob.State.DONE:
         return job
     return run(job, actor=actor, batch_schools=batch_schools, **kwargs)
+
+
+def run_in_background(job_id: int, actor: Actor | None) -> None:
+    """Run a started job in a thread of this web process (the job is resumable, so a restart
+    loses at most the batch in flight; ``dmc rollover`` runs the same job from the command line,
+    which is what OBEC should use at national scale)."""
+
+    def work() -> None:
+        close_old_connections()
+        try:
+            run(RolloverJob.objects.get(pk=job_id), actor=actor)
+        except Exception:  # noqa: S110 - run() records the failure on the job
+            pass
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=work, name=f"rollover-{job_id}", daemon=True).start()
