@@ -288,3 +288,43 @@ def test_rollover_command(world: World, capsys: pytest.CaptureFixture[str]) -> N
         done = json.loads(capsys.readouterr().out)
     assert done["state"] == "done" and done["counts"]["promoted"] == 1
     assert Enrolment.objects.filter(academic_year=YEAR + 1).count() == 1
+
+
+def test_pages_for_each_role(world: World, client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dmc.core import clock
+    from tests.conftest import login
+
+    world.add_student(grade="09")
+    world.add_student(world.school_b1, grade="05", year_result="")
+    login(client, world.users["officer_a1"])
+    page = client.get("/yearend/").content.decode()
+    assert "rollover-plan" in page and "3.2.2.1" in page
+    assert client.get("/yearend/3.2.2/?grade=09&room=1").status_code == 200
+    assert client.get("/yearend/9.9.9/?grade=09").status_code == 404
+    assert client.get("/yearend/rollover/").status_code == 403  # schools do not roll over
+    learning = client.get("/yearend/learning/").content.decode()
+    assert "ป.6" in learning and "ป.4" not in learning  # own school only
+
+    client.logout()
+    login(client, world.users["area_b"])
+    assert client.get(f"/yearend/?school={SMIS_A1}").status_code == 403
+    page = client.get("/yearend/rollover/").content.decode()
+    assert "rollover-dry-run" in page and "start-rollover" not in page  # read-only for areas
+    assert client.post("/yearend/rollover/").status_code == 403
+
+    client.logout()
+    login(client, world.users["obec"])
+    refused = client.post(f"/yearend/rollover/?year={YEAR}")
+    assert refused.status_code == 409 and "ต้องปิดรอบสิ้นปีการศึกษา" in refused.content.decode()
+    close_round3(world)
+    monkeypatch.setattr(
+        rollover,
+        "run_in_background",
+        lambda job_id, actor: rollover.run(RolloverJob.objects.get(pk=job_id), actor=actor),
+    )
+    with clock.frozen(AFTER_CLOSE):
+        done = client.post(f"/yearend/rollover/?year={YEAR}")
+        assert done.status_code == 302
+        page = client.get(f"/yearend/rollover/?year={YEAR}").content.decode()
+    assert 'data-state="done"' in page
+    assert Enrolment.objects.filter(academic_year=YEAR + 1).count() == 1  # ป.6 graduates leave
