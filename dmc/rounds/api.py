@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 
+from dmc.accounts import stepup
 from dmc.accounts.actor import api_actor
+from dmc.accounts.models import Role
 from dmc.core import clock
 from dmc.core.errors import not_found
 from dmc.core.schemas import ERRORS, MAX_ID
@@ -38,6 +40,12 @@ class RoundOut(Schema):
     self_cancel_deadline: dt.datetime
     area_ack_closes_at: dt.datetime
     closed_at: dt.datetime | None
+
+
+class CertifyIn(Schema):
+    """Step-up re-authentication (issue 9): the director's password, again."""
+
+    password: str | None = Field(None, max_length=128)
 
 
 class WindowsIn(Schema):
@@ -234,9 +242,15 @@ def confirm(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str
 @router.post(
     "/{round_id}/schools/{smis_code}/certify",
     response={200: ProgressOut, **ERRORS},
-    summary="Director: certify a confirmed school (not the confirmer)",
+    summary="Director: certify a confirmed school (not the confirmer); step-up: send"
+    " `password` (a web session may instead have re-entered it in the last minutes)",
 )
-def certify(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
+def certify(
+    request: HttpRequest, round_id: RoundId, smis_code: str, payload: CertifyIn | None = None
+) -> dict[str, Any]:
+    actor = api_actor(request)
+    if actor.role == Role.SCHOOL_DIRECTOR:  # others are refused by the service
+        stepup.require(request, actor, payload.password if payload else None)
     return _school_action(request, round_id, smis_code, services.round_certify)
 
 
