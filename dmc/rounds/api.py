@@ -14,7 +14,7 @@ from dmc.accounts import stepup
 from dmc.accounts.actor import api_actor
 from dmc.accounts.models import Role
 from dmc.core import clock
-from dmc.core.errors import not_found
+from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round
@@ -243,15 +243,31 @@ def confirm(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str
     "/{round_id}/schools/{smis_code}/certify",
     response={200: ProgressOut, **ERRORS},
     summary="Director: certify a confirmed school (not the confirmer); step-up: send"
-    " `password` (a web session may instead have re-entered it in the last minutes)",
+    ' {"password": "…"} (a web session may instead have re-entered it in the last minutes)',
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": CertifyIn.model_json_schema()}},
+        }
+    },
 )
-def certify(
-    request: HttpRequest, round_id: RoundId, smis_code: str, payload: CertifyIn | None = None
-) -> dict[str, Any]:
+def certify(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
     actor = api_actor(request)
     if actor.role == Role.SCHOOL_DIRECTOR:  # others are refused by the service
-        stepup.require(request, actor, payload.password if payload else None)
+        stepup.require(request, actor, _step_up_password(request))
     return _school_action(request, round_id, smis_code, services.round_certify)
+
+
+def _step_up_password(request: HttpRequest) -> str | None:
+    """The optional body of certify: ``{"password": "…"}`` (JSON) or a form field; no body is
+    fine when the web session stepped up in the last minutes."""
+    if request.content_type == "application/json" and request.body:
+        try:
+            data = CertifyIn.model_validate_json(request.body)
+        except ValueError as exc:
+            raise DmcError(ErrorCode.VALIDATION, fields={"password": ["invalid"]}) from exc
+        return data.password
+    return request.POST.get("password") or None
 
 
 @router.post(
