@@ -16,6 +16,7 @@ OURS = {
     "import": "import one school's 39-column student list (CSV/XLSX): check, then commit",
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
+    "anonymise": "PDPA retention: anonymise students of past years (--before-year, --dry-run)",
 }
 
 

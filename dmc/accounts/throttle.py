@@ -67,7 +67,12 @@ def check(code: ErrorCode, *keys: str) -> None:
     until = locked_until(*keys)
     if until is not None:
         seconds = max(1, int((until - clock.now()).total_seconds() + 0.999))
-        raise DmcError(code, http_status=429, until=format_datetime_be(until.astimezone(clock.BANGKOK)), seconds=seconds)
+        raise DmcError(
+            code,
+            http_status=429,
+            until=format_datetime_be(until.astimezone(clock.BANGKOK)),
+            seconds=seconds,
+        )
 
 
 def _lock_for(key: str, failures: int) -> dt.timedelta | None:

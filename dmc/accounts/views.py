@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from dmc.accounts import selectors, services, throttle
 from dmc.accounts.middleware import SESSION_KEY
-from dmc.privacy.access import SESSION_KEY as PURPOSES_KEY
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.accounts.web import actor_of, actor_required
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.i18n import tr
 from dmc.core.middleware import LANG_COOKIE
+from dmc.privacy.access import SESSION_KEY as PURPOSES_KEY
 from dmc.schools.models import AreaOffice, School
 
 

@@ -23,7 +23,10 @@ def _sqlite_install(table: str) -> list[str]:
 
 
 def _sqlite_uninstall(table: str) -> list[str]:
-    return [f"DROP TRIGGER IF EXISTS {table}_no_update", f"DROP TRIGGER IF EXISTS {table}_no_delete"]
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_no_update",
+        f"DROP TRIGGER IF EXISTS {table}_no_delete",
+    ]
 
 
 _PG_FUNCTION = """CREATE OR REPLACE FUNCTION core_auditevent_refuse() RETURNS trigger AS $$

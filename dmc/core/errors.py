@@ -507,13 +507,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (in about {seconds} seconds)",
     ),
     ErrorCode.TOKEN_THROTTLED: (
-        "ใช้โทเคน API ที่ไม่ถูกต้องหลายครั้งเกินไป โปรดลองใหม่หลังเวลา {until} น."
-        " (อีกประมาณ {seconds} วินาที)",
+        "ใช้โทเคน API ที่ไม่ถูกต้องหลายครั้งเกินไป โปรดลองใหม่หลังเวลา {until} น. (อีกประมาณ {seconds} วินาที)",
         "Too many invalid API tokens; try again after {until} (in about {seconds} seconds)",
     ),
     ErrorCode.STEP_UP_REQUIRED: (
-        "การรับรองข้อมูลต้องยืนยันตัวตนซ้ำ โปรดกรอกรหัสผ่านของท่านอีกครั้ง"
-        " (ยืนยันแล้วใช้ได้ {minutes} นาที)",
+        "การรับรองข้อมูลต้องยืนยันตัวตนซ้ำ โปรดกรอกรหัสผ่านของท่านอีกครั้ง (ยืนยันแล้วใช้ได้ {minutes} นาที)",
         "Certifying needs you to confirm your identity: enter your password again"
         " (valid for {minutes} minutes)",
     ),

@@ -65,8 +65,8 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault(name, value)
         if request.path.startswith(DOCS_PREFIX):
             response.headers["Content-Security-Policy"] = DOCS_CSP
-        if request.path.startswith("/api/") or getattr(request, "user", None) is not None and (
-            request.user.is_authenticated
+        if request.path.startswith("/api/") or (
+            getattr(request, "user", None) is not None and (request.user.is_authenticated)
         ):
             # personal data: never kept by shared caches or the browser's back/forward cache
             response.headers.setdefault("Cache-Control", "no-store, private")

@@ -105,8 +105,10 @@ def web_gate(
     purpose = session_purpose(request, school_id)
     if purpose is not None:
         return purpose
-    url = reverse("access-purpose") + "?" + urlencode(
-        {"school": smis_code, "next": request.get_full_path()}
+    url = (
+        reverse("access-purpose")
+        + "?"
+        + urlencode({"school": smis_code, "next": request.get_full_path()})
     )
     if getattr(request, "htmx", False):
         from django_htmx.http import HttpResponseClientRedirect

@@ -102,9 +102,7 @@ def build(*, actor: Actor, enrolment_id: int, limit: int = 500) -> AccessReport:
         obj = person if hasattr(person, spec.name) else enrolment
         value = getattr(obj, spec.name, None)
         report.fields.append(
-            HeldField(
-                spec.name, spec.label(), value not in (None, ""), spec.name in SENSITIVE
-            )
+            HeldField(spec.name, spec.label(), value not in (None, ""), spec.name in SENSITIVE)
         )
     report.enrolments = list(
         Enrolment.objects.filter(person=person)
@@ -131,7 +129,9 @@ def build(*, actor: Actor, enrolment_id: int, limit: int = 500) -> AccessReport:
         school_years |= Q(school_id=e.school_id, academic_year=e.academic_year)
     reads = Q(person_pk=person.pk) | Q(enrolment_id__in=[e.pk for e in report.enrolments])
     reads |= Q(kind__in=["list", "api_list", "export"]) & school_years
-    schools = {s.pk: s for s in School.objects.filter(pk__in={e.school_id for e in report.enrolments})}
+    schools = {
+        s.pk: s for s in School.objects.filter(pk__in={e.school_id for e in report.enrolments})
+    }
     for access in AccessEvent.objects.filter(reads).select_related("actor")[:limit]:
         school = schools.get(access.school_id)
         what = tr(*_KIND.get(access.kind, (access.kind, access.kind)))
@@ -143,8 +143,13 @@ def build(*, actor: Actor, enrolment_id: int, limit: int = 500) -> AccessReport:
             else access.purpose_text
         )
         report.reads.append(
-            Line(at=access.at, who=_who(access.actor), role=_role(access.actor_role), what=what,
-                 detail=purpose)  # fmt: skip
+            Line(
+                at=access.at,
+                who=_who(access.actor),
+                role=_role(access.actor_role),
+                what=what,
+                detail=purpose,
+            )  # fmt: skip
         )
     return report
 

@@ -42,7 +42,9 @@ def purpose_form(request: HttpRequest) -> HttpResponse:
             "school": school,
             "next": nxt,
             "error": error,
-            "purposes": [(c, en if language == "en" else th) for c, (th, en) in access.PURPOSES.items()],
+            "purposes": [
+                (c, en if language == "en" else th) for c, (th, en) in access.PURPOSES.items()
+            ],
             "chosen": request.POST.get("code", ""),
             "text": request.POST.get("text", ""),
         },
