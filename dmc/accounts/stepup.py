@@ -53,7 +53,7 @@ def confirm_password(request: HttpRequest, actor: Actor, password: str) -> None:
 
 
 def require(request: HttpRequest, actor: Actor, password: str | None) -> None:
-    """Pass with a correct ``password`` or a fresh step-up; else STEP_UP_REQUIRED / _FAILED (403)."""
+    """Pass with a correct ``password`` or a fresh step-up, else STEP_UP_REQUIRED/_FAILED (403)."""
     if password:
         confirm_password(request, actor, password)
         return

@@ -114,10 +114,10 @@ class ErrorCode(StrEnum):
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
     # issue 9: authentication, step-up, PDPA purposes
     LOGIN_THROTTLED = "login_throttled"
-    TOKEN_THROTTLED = "token_throttled"
+    TOKEN_THROTTLED = "token_throttled"  # noqa: S105 - an error code, not a secret
     STEP_UP_REQUIRED = "step_up_required"
     STEP_UP_FAILED = "step_up_failed"
-    PASSWORD_WRONG = "password_wrong"
+    PASSWORD_WRONG = "password_wrong"  # noqa: S105 - an error code, not a secret
     ACCESS_PURPOSE_REQUIRED = "access_purpose_required"
 
 

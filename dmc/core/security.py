@@ -5,8 +5,9 @@ No inline script or style anywhere: every script is a static file of ours (HTMX 
 a meta tag with ``allowEval`` off and its indicator styles in app.css), so ``script-src 'self'``
 and ``style-src 'self'`` hold. ``frame-ancestors 'none'`` repeats X-Frame-Options: DENY. The API's
 own documentation page (django-ninja's bundled Swagger UI, served from our static files) sets
-inline styles, so /api/v1/docs alone also allows inline styles (never inline scripts). Django's SecurityMiddleware already sets
-X-Content-Type-Options, Referrer-Policy, Cross-Origin-Opener-Policy and HSTS (in production).
+inline styles, so /api/v1/docs alone also allows inline styles (never inline scripts). Django's
+SecurityMiddleware sets X-Content-Type-Options, Referrer-Policy, COOP and HSTS (in production);
+they are repeated here for responses it skips.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def build(*, actor: Actor, enrolment_id: int, limit: int = 500) -> AccessReport:
                 role=_role(access.actor_role),
                 what=what,
                 detail=purpose,
-            )  # fmt: skip
+            )
         )
     return report
 
