@@ -464,7 +464,7 @@ def test_open_cases_hold_a_person_back(world: World, monkeypatch: pytest.MonkeyP
     assert retention.candidates(2562) == [old.pk]
 
 
-# --- (f) append-only, even for a privileged user ---------------------------------------------------
+# --- (f) append-only, even for a privileged user -------------------------------------------------
 
 
 def _entries(world: World) -> tuple[AuditEvent, AccessEvent]:
