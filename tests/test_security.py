@@ -498,3 +498,18 @@ def test_production_settings_harden_cookies_and_transport() -> None:
         cwd=settings.BASE_DIR,
     ).stdout.split()
     assert out == ["True", "True", "31536000", "True", "False", "False"]
+
+
+def test_api_tokens_are_stored_hashed_and_revocable(world: World) -> None:
+    import hashlib
+
+    from dmc.accounts.models import ApiToken
+
+    token, secret = token_create(actor=world.actors["officer_a1"], name="sis")
+    row = ApiToken.objects.values().get(pk=token.pk)
+    assert row["key_hash"] == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in str(row)  # only the hash and a short prefix are kept
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert api.get("/api/v1/me").status_code == 200
+    services.token_revoke(actor=world.actors["officer_a1"], token_id=token.pk)
+    assert api.get("/api/v1/me").status_code == 401
