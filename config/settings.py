@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "dmc.rounds",
     "dmc.students",
     "dmc.cases",
+    "dmc.yearend",
     "dmc.demo",
     "dmc.privacy",
 ]
