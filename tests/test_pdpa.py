@@ -532,3 +532,19 @@ def test_the_triggers_are_really_installed_by_the_migrations(db: None) -> None:
         names = {r[0] for r in cursor.fetchall()}
     for table in ("core_auditevent", "core_accessevent"):
         assert any(n.startswith(table) for n in names), names
+
+
+def test_year_end_grid_and_workbook_are_gated_for_the_area(world: World) -> None:
+    world.add_student(grade="05")
+    area = _web(world, "area_a")
+    grid = "/yearend/3.2.2/?grade=05&room=1&school=10010001"
+    assert area.get(grid).status_code == 302
+    assert area.get("/yearend/results.xlsx?school=10010001").status_code == 302
+    state_purpose(area, "10010001", code="01")
+    assert area.get(grid).status_code == 200
+    assert area.get("/yearend/results.xlsx?school=10010001").status_code == 200
+    kinds = list(AccessEvent.objects.order_by("id").values_list("kind", "purpose_code", "rows"))
+    assert kinds == [("list", "01", 1), ("export", "01", 1)]
+    school = _web(world, "officer_a1")
+    assert school.get("/yearend/3.2.2/?grade=05&room=1").status_code == 200
+    assert AccessEvent.objects.count() == 2

@@ -541,6 +541,7 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (99 = อื่น ๆ ต้องระบุรายละเอียด)",
         "Viewing students' personal data as an area office or OBEC needs a stated purpose"
         " (PDPA): choose a purpose code {codes} (99 = other, with a description)",
+    ),
     # issue 5: end of year (L8) and rollover
     ErrorCode.YEAR_RESULT_REQUIRED: (
         "เลือกผลการเรียนสิ้นปี: สอบได้ หรือ สอบตก (เมนู 3.2.2)",
