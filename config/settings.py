@@ -188,9 +188,8 @@ WHITENOISE_USE_FINDERS = not PROD
 # --- issue 9: authentication, step-up, security headers --------------------------------------
 # Failed logins: per account and per client address, counted in the database (all workers).
 DMC_AUTH_USER_MAX_FAILURES = int(os.environ.get("DMC_AUTH_USER_MAX_FAILURES", "5"))
-DMC_AUTH_IP_MAX_FAILURES = int(
-    os.environ.get("DMC_AUTH_IP_MAX_FAILURES", "30")
-)  # schools share NAT
+# schools share NAT addresses: a higher limit per address than per account
+DMC_AUTH_IP_MAX_FAILURES = int(os.environ.get("DMC_AUTH_IP_MAX_FAILURES", "30"))
 DMC_AUTH_WINDOW_SECONDS = int(os.environ.get("DMC_AUTH_WINDOW_SECONDS", "900"))
 DMC_AUTH_LOCK_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_SECONDS", "60"))
 DMC_AUTH_LOCK_MAX_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_MAX_SECONDS", "3600"))
