@@ -16,6 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dmc.accounts import throttle
 from dmc.accounts.actor import Actor
 from dmc.accounts.services import token_authenticate
 from dmc.core.errors import DmcError, ErrorCode, render_message
@@ -27,8 +28,13 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
         check_api_token(token)  # issue 8: per-token rate limit (429), before the lookup
+        # invalid tokens are throttled per client address like failed logins (issue 9)
+        key = throttle.token_key(throttle.client_ip(request))
+        throttle.check(ErrorCode.TOKEN_THROTTLED, key)
         actor = token_authenticate(token)
-        if actor is not None:
+        if actor is None:
+            throttle.record_failure(key)
+        else:
             check_api_school(actor.school_id, actor.user.pk)  # issue 8: the school's fair share
             request.actor = actor  # type: ignore[attr-defined]
         return actor
@@ -134,3 +140,7 @@ api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
 api.add_router("/imports", import_router)
 api.add_router("/", yearend_router)  # issue 5
+# issue 9: the PDPA access report
+from dmc.privacy.api import router as privacy_router  # noqa: E402
+
+api.add_router("/", privacy_router)

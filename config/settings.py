@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # issue 9: the API docs use ninja's bundled Swagger UI, not a CDN (CSP)
     "dmc.core",
     "dmc.accounts",
     "dmc.schools",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "dmc.cases",
     "dmc.yearend",
     "dmc.demo",
+    "dmc.privacy",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dmc.core.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,14 +125,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "role-pick"
 LOGOUT_REDIRECT_URL = "login"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+AUTH_PASSWORD_VALIDATORS = [  # Django's validators with Thai/English messages (issue 9)
+    {"NAME": "dmc.accounts.passwords.MinimumLength", "OPTIONS": {"min_length": 10}},
+    {"NAME": "dmc.accounts.passwords.NotCommon"},
+    {"NAME": "dmc.accounts.passwords.NotNumeric"},
+    {"NAME": "dmc.accounts.passwords.NotLikeUser"},
 ]
 if DMC_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -214,3 +214,20 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["dmc.perf.db.ReplicaRouter"]
+
+# --- issue 9: authentication, step-up, security headers --------------------------------------
+# Failed logins: per account and per client address, counted in the database (all workers).
+DMC_AUTH_USER_MAX_FAILURES = int(os.environ.get("DMC_AUTH_USER_MAX_FAILURES", "5"))
+# schools share NAT addresses: a higher limit per address than per account
+DMC_AUTH_IP_MAX_FAILURES = int(os.environ.get("DMC_AUTH_IP_MAX_FAILURES", "30"))
+DMC_AUTH_WINDOW_SECONDS = int(os.environ.get("DMC_AUTH_WINDOW_SECONDS", "900"))
+DMC_AUTH_LOCK_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_SECONDS", "60"))
+DMC_AUTH_LOCK_MAX_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_MAX_SECONDS", "3600"))
+# A header a trusted reverse proxy sets to the client address (e.g. HTTP_X_REAL_IP); empty:
+# REMOTE_ADDR.
+DMC_TRUSTED_PROXY_HEADER = os.environ.get("DMC_TRUSTED_PROXY_HEADER", "")
+# Certifying needs the password again within this many minutes.
+DMC_STEP_UP_MINUTES = int(os.environ.get("DMC_STEP_UP_MINUTES", "5"))
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
