@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 
 from dmc.core import clock
 from dmc.core.rulebook import CHECKS, Severity
@@ -144,6 +145,18 @@ def _apply(stats: SchoolYearStats, contrib: Contribution | None, sign: int) -> N
 def locked_stats(school_id: int, year: int) -> SchoolYearStats:
     """The stats row of a school and year, locked for update (rebuilt when missing or stale)."""
     return _locked_stats(school_id, year)[0]
+
+
+def current_stats(school_id: int, year: int) -> SchoolYearStats:
+    """The stats row for a page or an API read: read without a lock when it is current (a
+    committed row is consistent; locking it would make every read a transaction with a WAL
+    flush at commit and queue reads behind writes to the school), rebuilt under the lock only
+    when missing or stale."""
+    stats = SchoolYearStats.objects.filter(school_id=school_id, academic_year=year).first()
+    if stats is not None and stats.as_of == as_of_for(year):
+        return stats
+    with transaction.atomic():
+        return _locked_stats(school_id, year)[0]
 
 
 def _locked_stats(school_id: int, year: int) -> tuple[SchoolYearStats, bool]:
@@ -326,7 +339,7 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
                 f"""SELECT e.school_id, e.grade, p.sex, e.counted, e.checks, COUNT(*)
                 FROM {enrol} e JOIN {person} p ON p.id = e.person_id
                 WHERE e.academic_year = %s AND e.status = %s {within}
-                GROUP BY e.school_id, e.grade, p.sex, e.counted, e.checks""",  # noqa: S608
+                GROUP BY e.school_id, e.grade, p.sex, e.counted, e.checks""",  # noqa: S608  # nosec B608
                 [year, Enrolment.Status.ACTIVE, *part],
             )
             for school_id, grade, sex, is_counted, text, n in cur.fetchall():
@@ -352,6 +365,47 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
             ).delete()
         SchoolYearStats.objects.bulk_create(list(built.values()), batch_size=2000)
     return len(built)
+
+
+NOT_EVALUATED = dt.date(1900, 1, 1)  # the as_of of a row whose checks are not computed yet
+
+
+def seed_totals(school_ids: list[int], year: int) -> None:
+    """Head counts of the schools' active enrolments by one GROUP BY, for rows made in bulk
+    (rollover), with ``counted`` already set on the enrolments. The per-student checks are not
+    evaluated here: the row's ``as_of`` is ``NOT_EVALUATED``, so the first locked access (a
+    write, the checklist, confirmation) rebuilds it in full, at the as-of date then in force."""
+    totals: dict[int, dict[str, dict[str, int]]] = {sid: {} for sid in school_ids}
+    for row in (
+        Enrolment.objects.filter(
+            school_id__in=school_ids, academic_year=year, status=Enrolment.Status.ACTIVE
+        )
+        .values("school_id", "grade", "person__sex", "counted")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        cell = totals[row["school_id"]].setdefault(row["grade"], {"M": 0, "F": 0, "cM": 0, "cF": 0})
+        sex = row["person__sex"]
+        cell[sex] += row["n"]
+        if row["counted"]:
+            cell["c" + sex] += row["n"]
+    now = clock.now()
+    SchoolYearStats.objects.bulk_create(
+        [
+            SchoolYearStats(
+                school_id=sid,
+                academic_year=year,
+                as_of=NOT_EVALUATED,
+                totals=t,
+                checks={},
+                updated_at=now,
+            )
+            for sid, t in totals.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["school", "academic_year"],
+        update_fields=["as_of", "totals", "checks", "updated_at"],
+    )
 
 
 def _blocks(token: str) -> bool:

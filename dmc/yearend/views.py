@@ -5,10 +5,8 @@ progress). Everything goes through ``services``/``rollover``; the pages only ren
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Any
 
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +17,9 @@ from dmc.core import clock
 from dmc.core.codes import CODES, TERMINAL_GRADES
 from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.i18n import lang, tr
+from dmc.core.models import AccessEvent
 from dmc.exchange.views import _attachment
+from dmc.privacy import access
 from dmc.rounds import selectors as round_selectors
 from dmc.rounds.rules import YEAR_END_MENUS
 from dmc.schools import selectors as school_selectors
@@ -104,7 +104,18 @@ def yearend_grid(request: HttpRequest, menu: str) -> HttpResponse:
     room = int(room_text) if room_text.isdigit() else None
     if grade not in CODES["grade"]:
         raise not_found()
+    gate = access.web_gate(request, actor, school.pk, school.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
     students = list(selectors.class_students(school, year, menu, grade, room))
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.LIST,
+        school_id=school.pk,
+        purpose=gate,
+        academic_year=year,
+        rows=len(students),
+    )
     can_edit = actor.role in (Role.SCHOOL_OFFICER, Role.OBEC_ADMIN)
     errors: dict[int, str] = {}
     error: str | None = None
@@ -190,7 +201,14 @@ def yearend_grid(request: HttpRequest, menu: str) -> HttpResponse:
 @actor_required
 def yearend_workbook(request: HttpRequest) -> HttpResponse:
     """The school's students with their results so far, as XLSX to fill in and import."""
-    _, school, year = _school_and_year(request)
+    actor, school, year = _school_and_year(request)
+    gate = access.web_gate(request, actor, school.pk, school.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
+    access.record(
+        actor=actor, kind=AccessEvent.Kind.EXPORT, school_id=school.pk, purpose=gate,
+        academic_year=year, rows=school.enrolments.filter(academic_year=year).count(),
+    )  # fmt: skip
     return _attachment(
         exchange.results_workbook(school, year, lang()), f"yearend_{school.smis_code}_{year}.xlsx"
     )
@@ -277,23 +295,6 @@ def learning_overview(request: HttpRequest) -> HttpResponse:
 # --- rollover ----------------------------------------------------------------------------------
 
 
-def _run_in_background(job_id: int, actor: Any) -> None:
-    """Run the job in a thread of this process (it is resumable, so a restart loses at most the
-    batch in flight; `dmc rollover` runs the same job from the command line)."""
-
-    def work() -> None:
-        close_old_connections()
-        try:
-            job = RolloverJob.objects.get(pk=job_id)
-            rollover.run(job, actor=actor)
-        except Exception:  # noqa: S110 - the job records its failure; the page shows it
-            pass
-        finally:
-            close_old_connections()
-
-    threading.Thread(target=work, name=f"rollover-{job_id}", daemon=True).start()
-
-
 @actor_required
 def rollover_page(request: HttpRequest) -> HttpResponse:
     """OBEC: the dry run per area (and nation), start/resume, progress. Area officers see their
@@ -313,7 +314,7 @@ def rollover_page(request: HttpRequest) -> HttpResponse:
         try:
             started = rollover.start(actor=actor, year=year)
             if started.state == RolloverJob.State.RUNNING:
-                _run_in_background(started.pk, actor)
+                rollover.run_in_background(started.pk, actor)
             return redirect(f"{reverse('rollover')}?year={year}")
         except DmcError as exc:
             error, status = exc.message, exc.http_status
