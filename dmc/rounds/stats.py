@@ -342,15 +342,8 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
                 GROUP BY e.school_id, e.grade, p.sex, e.counted, e.checks""",  # noqa: S608  # nosec B608
                 [year, Enrolment.Status.ACTIVE, *part],
             )
-            for school_id, grade, sex, is_counted, text, n in cur.fetchall():
-                if school_id not in wanted:
-                    continue
-                stats = built.get(school_id)
-                if stats is None:
-                    stats = built[school_id] = SchoolYearStats(
-                        school_id=school_id, academic_year=year, as_of=as_of, totals={}, checks={}
-                    )
-                _apply(stats, (grade, sex, bool(is_counted), parse_tokens(text)), int(n))
+            while rows := cur.fetchmany(10_000):
+                _apply_rows(built, wanted, rows, year, as_of)
     for school_id in school_ids:
         built.setdefault(
             school_id,
@@ -365,6 +358,24 @@ def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int
             ).delete()
         SchoolYearStats.objects.bulk_create(list(built.values()), batch_size=2000)
     return len(built)
+
+
+def _apply_rows(
+    built: dict[int, SchoolYearStats],
+    wanted: set[int],
+    rows: list[Any],
+    year: int,
+    as_of: dt.date,
+) -> None:
+    for school_id, grade, sex, is_counted, text, n in rows:
+        if school_id not in wanted:
+            continue
+        stats = built.get(school_id)
+        if stats is None:
+            stats = built[school_id] = SchoolYearStats(
+                school_id=school_id, academic_year=year, as_of=as_of, totals={}, checks={}
+            )
+        _apply(stats, (grade, sex, bool(is_counted), parse_tokens(text)), int(n))
 
 
 NOT_EVALUATED = dt.date(1900, 1, 1)  # the as_of of a row whose checks are not computed yet
