@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "dmc.students",
     "dmc.cases",
     "dmc.demo",
+    "dmc.nutrition",  # issue 7
+    "dmc.budget",  # issue 7
 ]
 
 MIDDLEWARE = [
@@ -183,3 +185,9 @@ MEDIA_URL = "/media-not-public/"
 DMC_EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 WHITENOISE_USE_FINDERS = not PROD
+
+# issue 7: nutrition references (a folder of extra DoH cut-off files; the default scheme) and
+# per-head subsidy rate tables (a folder of extra rate files)
+DMC_NUTRITION_DIR = os.environ.get("DMC_NUTRITION_DIR", "")
+DMC_NUTRITION_REFERENCE = os.environ.get("DMC_NUTRITION_REFERENCE", "who")
+DMC_BUDGET_DIR = os.environ.get("DMC_BUDGET_DIR", "")
