@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 
 from dmc.budget import rates, rules, selectors
 from dmc.core.errors import DmcError, ErrorCode
-from dmc.students.models import Enrolment, Person
 from dmc.schools.models import SchoolGrade
+from dmc.students.models import Enrolment, Person
 from tests.conftest import YEAR, World, login
 from tests.test_round_services import add, confirm, confirm_day, fit_rooms, round3
 
@@ -136,7 +136,14 @@ def _confirmed_world(world: World) -> None:
     Person.objects.filter(pk=poor.person_id).update(disadvantaged="09")
     add(world, world.school_a1)
     SchoolGrade.objects.create(school=world.school_a1, academic_year=YEAR, grade="10", rooms=1)
-    add(world, world.school_a1, grade="10", sex="F", title_code="002", birth_date=dt.date(2009, 6, 1))
+    add(
+        world,
+        world.school_a1,
+        grade="10",
+        sex="F",
+        title_code="002",
+        birth_date=dt.date(2009, 6, 1),
+    )
     old = add(
         world,
         world.school_a1,
@@ -192,7 +199,9 @@ def test_unconfirmed_school_contributes_nothing(world: World, table_dir: Path) -
 
 def test_round_not_funded_by_the_example_table(world: World) -> None:
     with pytest.raises(DmcError) as exc:
-        selectors.school_budget(actor=world.actors["officer_a1"], school=world.school_a1, r=round3())
+        selectors.school_budget(
+            actor=world.actors["officer_a1"], school=world.school_a1, r=round3()
+        )
     assert exc.value.code == ErrorCode.BUDGET_ROUND_NOT_FUNDED
 
 
@@ -229,3 +238,14 @@ def test_page_xlsx_and_api(world: World, table_dir: Path, client: Client) -> Non
     own = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert own.get(f"/api/v1/budget/rounds/{round3().pk}/nation").status_code == 403
     assert own.get(f"/api/v1/budget/rounds/{round3().pk}/schools/10010001").status_code == 403
+
+
+def test_page_for_a_round_the_table_does_not_fund(world: World, client: Client) -> None:
+    login(client, world.users["officer_a1"])
+    response = client.get("/budget/")
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert 'id="budget-error"' in page and "ไม่ใช้จัดสรร" in page
+    r1 = round3().academic_year.rounds.get(number=1)
+    ok = client.get(f"/budget/?round={r1.pk}")
+    assert ok.status_code == 200 and 'id="example-rates"' in ok.content.decode()

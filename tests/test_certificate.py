@@ -63,9 +63,8 @@ def _title_band(image: Image.Image) -> Image.Image:
 
 
 def _laksaman_file() -> str:
-    out = subprocess.run(
-        ["fc-match", "-f", "%{family}|%{file}", "Laksaman"], capture_output=True, text=True
-    ).stdout
+    command = ["fc-match", "-f", "%{family}|%{file}", "Laksaman"]  # fontconfig's own tool
+    out = subprocess.run(command, capture_output=True, text=True).stdout
     family, _, path = out.partition("|")
     assert "Laksaman" in family, f"the Thai font Laksaman (fonts-thai-tlwg) is missing: {out}"
     return path
@@ -144,5 +143,3 @@ def test_no_certificate_before_confirmation(world: World, client: Client) -> Non
     response = client.get("/round/certificate.pdf")
     assert response.status_code == 409
     assert "ยังไม่ได้ยืนยัน" in response.content.decode()
-
-

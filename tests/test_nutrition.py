@@ -70,7 +70,7 @@ def test_band_boundaries(z: str, weight: str, height: str) -> None:
     assert band_of_z(Decimal(z), HEIGHT_BANDS).th == height
 
 
-# --- WHO 2007 (5-19 years): hand-checked points ----------------------------------------------------
+# --- WHO 2007 (5-19 years): hand-checked points ---------------------------------------------
 
 # hfa_boys_z_WHO2007_exp.txt, month 144: L=1, M=149.0807, S=0.04753
 HFA_B_144 = (1.0, 149.0807, 0.04753)
@@ -113,7 +113,7 @@ def test_who2007_bmi_for_age_girl_144_months(weight: str, z: str, band: str) -> 
     assert r.weight.band.th == band
 
 
-# --- WHO 2006 (under 5): weight-for-height and height-for-age ----------------------------------------
+# --- WHO 2006 (under 5): weight-for-height and height-for-age ---------------------------------
 
 # wfh boys 2-5 years, 100.0 cm: L=-0.3521, M=15.3576, S=0.08229
 WFH_B_100 = (-0.3521, 15.3576, 0.08229)
@@ -141,10 +141,10 @@ def test_who2006_weight_for_height_boy_100cm(weight: str, band: str) -> None:
 
 def test_who2006_restricted_z_beyond_3sd() -> None:
     # WHO: beyond +3 SD the distance is measured in (SD3 - SD2) units: SD3 19.883, SD2 18.195
-    L, M, S = WFH_B_100
+    l_, m_, s_ = WFH_B_100
 
     def at(k: float) -> float:
-        return M * (1 + L * S * k) ** (1 / L)
+        return m_ * (1 + l_ * s_ * k) ** (1 / l_)
 
     expected = 3 + (22.0 - at(3)) / (at(3) - at(2))
     r = who("M", BORN_1461D, "22.0", "100.0")
@@ -259,7 +259,11 @@ def test_doh_loader_accepts_a_good_file_and_interpolates() -> None:
         (GOOD.replace("hfa,M,73", "hfa,M,72"), 7, "x must increase"),
         (GOOD.replace("hfa,F,73,101,106,121,126,", "hfa,F,73,101,106,121,126,130"), 9, "sd_p3"),
         (GOOD.replace("wfh,F,", "wfh,X,"), 12, "sex"),
-        (GOOD.replace("wfh,F,100,12,13,18,19,21\nwfh,F,101,12.5,13.5,18.5,19.5,21.5\n", ""), "-", "no wfh"),
+        (
+            GOOD.replace("wfh,F,100,12,13,18,19,21\nwfh,F,101,12.5,13.5,18.5,19.5,21.5\n", ""),
+            "-",
+            "no wfh",
+        ),
         (GOOD.replace("hfa,M,72,100,105,120,125,", "bmi,M,72,100,105,120,125,"), 6, "indicator"),
         (GOOD.replace("wfh,M,100,12,13,18,19,21", "wfh,M,100,12,13,18,19"), 10, "columns"),
     ],
@@ -314,7 +318,9 @@ def kids(world: World) -> World:
     thin = world.add_student(
         world.school_a1, sex="F", title_code="002", birth_date=dt.date(2012, 1, 1)
     )
-    Enrolment.objects.filter(pk=thin.pk).update(weight_kg=Decimal("24.0"), height_cm=Decimal("150.0"))
+    Enrolment.objects.filter(pk=thin.pk).update(
+        weight_kg=Decimal("24.0"), height_cm=Decimal("150.0")
+    )
     nothing = world.add_student(world.school_a1, birth_date=dt.date(2013, 1, 1))
     Enrolment.objects.filter(pk=nothing.pk).update(weight_kg=None)
     world.add_student(world.school_a2)
@@ -406,12 +412,16 @@ def test_api_is_scoped_and_records_the_reference(kids: World) -> None:
     assert body["at_risk"][0]["weight_band"] == "wasted"
     assert body["at_risk"][0]["reference"] == "WHO Growth Reference 5-19 2007"
     assert "masked_id" in body["at_risk"][0] and "name" not in body["at_risk"][0]
-    doh = api("officer_a1").get(
-        f"/api/v1/nutrition/rounds/{rid}/schools/10010001?ref=doh-2021-example"
-    ).json()
+    doh = (
+        api("officer_a1")
+        .get(f"/api/v1/nutrition/rounds/{rid}/schools/10010001?ref=doh-2021-example")
+        .json()
+    )
     assert doh["scheme_example"] is True
     assert "Thai DoH 2564 (example)" in doh["total"]["references"]
-    assert api("officer_b1").get(f"/api/v1/nutrition/rounds/{rid}/schools/10010001").status_code == 403
+    assert (
+        api("officer_b1").get(f"/api/v1/nutrition/rounds/{rid}/schools/10010001").status_code == 403
+    )
     area = api("area_a").get(f"/api/v1/nutrition/rounds/{rid}/areas/1001").json()
     assert area["total"]["students"] == 4 and "at_risk" not in area
     assert api("area_b").get(f"/api/v1/nutrition/rounds/{rid}/areas/1001").status_code == 403

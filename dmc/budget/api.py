@@ -40,7 +40,9 @@ def school_budget(
 ) -> dict[str, Any]:
     actor = api_actor(request)
     school = school_selectors.school_get(actor=actor, smis_code=smis_code)
-    report = selectors.school_budget(actor=actor, school=school, r=_round(round_id), version=q.rates)
+    report = selectors.school_budget(
+        actor=actor, school=school, r=_round(round_id), version=q.rates
+    )
     return selectors.report_dict(report)
 
 

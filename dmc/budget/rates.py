@@ -3,7 +3,8 @@
 
 A table lists the levels (which grade codes each covers) and the items; each item has a basis
 (``counted``: students counted under D4; ``disadvantaged``: counted students with one of the
-table's ``disadvantaged_codes``, or any category but 00 when it lists none) and, per level, the rate per head for semester 1 and semester 2.
+table's ``disadvantaged_codes``, or any category but 00 when it lists none) and, per level, the
+rate per head for semester 1 and semester 2.
 ``round_semester`` says which semester a round's sealed counts fund.
 """
 
@@ -84,7 +85,9 @@ def _money(value: Any, src: str, where: str) -> Decimal:
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
-        raise _invalid(src, where, f"'{value}' ไม่ใช่จำนวนเงิน", f"'{value}' is not an amount") from exc
+        raise _invalid(
+            src, where, f"'{value}' ไม่ใช่จำนวนเงิน", f"'{value}' is not an amount"
+        ) from exc
     if not amount.is_finite() or amount < 0:
         raise _invalid(src, where, "จำนวนเงินต้องไม่ติดลบ", "an amount must not be negative")
     return amount
@@ -167,7 +170,7 @@ def parse(doc: Any, src: str = "file") -> RateTable:
         round_semester = {int(k): int(v) for k, v in doc["round_semester"].items()}
     except (ValueError, AttributeError) as exc:
         raise _invalid(
-            src, "round_semester", "ต้องเป็น {\"1\": 1, ...}", 'must be {"1": 1, ...}'
+            src, "round_semester", 'ต้องเป็น {"1": 1, ...}', 'must be {"1": 1, ...}'
         ) from exc
     if any(v not in (1, 2) for v in round_semester.values()):
         raise _invalid(src, "round_semester", "ภาคเรียนต้องเป็น 1 หรือ 2", "a semester is 1 or 2")

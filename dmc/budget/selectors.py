@@ -86,7 +86,7 @@ def school_lines(schools: list[School], r: Round, table: RateTable, semester: in
             snapshot__cancelled_at__isnull=True,
         ).select_related("snapshot")
     }
-    snapshot_ids = [sr.snapshot_id for sr in sealed.values()]
+    snapshot_ids = [sr.snapshot_id for sr in sealed.values() if sr.snapshot_id is not None]
     poor: dict[int, dict[str, int]] = defaultdict(dict)
     if snapshot_ids and any(i.basis == "disadvantaged" for i in table.items):
         for row in (
@@ -149,9 +149,7 @@ def _sum(key: str, label: str, lines: list[Line], table: RateTable) -> Line:
     return total
 
 
-def school_budget(
-    *, actor: Actor, school: School, r: Round, version: str | None = None
-) -> Report:
+def school_budget(*, actor: Actor, school: School, r: Round, version: str | None = None) -> Report:
     if not actor.covers_school(school.pk, school.area_id):
         raise not_in_scope()
     table = rate_table(r, version)
@@ -160,9 +158,7 @@ def school_budget(
     return Report(table, r, semester, lines, _sum("total", "รวม", lines, table))
 
 
-def area_budget(
-    *, actor: Actor, area: AreaOffice, r: Round, version: str | None = None
-) -> Report:
+def area_budget(*, actor: Actor, area: AreaOffice, r: Round, version: str | None = None) -> Report:
     if not (actor.is_obec or (actor.is_area and actor.area_id == area.pk)):
         raise not_in_scope()
     table = rate_table(r, version)

@@ -10,8 +10,10 @@ from django.shortcuts import render
 
 from dmc.accounts.web import actor_of, actor_required, own_school_code
 from dmc.budget import selectors
+from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.i18n import lang, tr
 from dmc.exchange.xlsx import CONTENT_TYPE, write_table
+from dmc.rounds.models import Round
 from dmc.rounds.views import _round_for
 from dmc.schools import selectors as school_selectors
 from dmc.schools.models import AreaOffice
@@ -41,8 +43,18 @@ def _report(request: HttpRequest) -> tuple[selectors.Report, str]:
 
 @actor_required
 def budget_page(request: HttpRequest) -> HttpResponse:
-    report, scope = _report(request)
+    rounds = Round.objects.select_related("academic_year").order_by(
+        "-academic_year__year", "number"
+    )
+    try:
+        report, scope = _report(request)
+    except DmcError as exc:
+        if exc.code not in (ErrorCode.BUDGET_ROUND_NOT_FUNDED, ErrorCode.BUDGET_NO_RATES):
+            raise
+        failed = {"error": exc.message, "rounds": rounds, "round": _round_for(request)}
+        return render(request, "dmc/budget.html", failed, status=exc.http_status)
     ctx: dict[str, Any] = {
+        "rounds": rounds,
         "report": report,
         "round": report.round,
         "scope": scope,

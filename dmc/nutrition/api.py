@@ -32,7 +32,9 @@ def _round(round_id: int) -> Round:
     return r
 
 
-@router.get("/references", response={200: list[dict[str, Any]], **ERRORS}, summary="Growth references")
+@router.get(
+    "/references", response={200: list[dict[str, Any]], **ERRORS}, summary="Growth references"
+)
 def reference_list(request: HttpRequest) -> list[dict[str, Any]]:
     api_actor(request)
     return [

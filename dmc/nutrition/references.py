@@ -18,6 +18,7 @@ import bisect
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -289,9 +290,7 @@ def parse_cutoffs(text: str, src: str = "file") -> Reference:
                 f"unknown indicator '{indicator}' (use hfa or wfh)",
             )
         if sex not in ("M", "F"):
-            raise _invalid(
-                src, n, f"เพศ '{sex}' ต้องเป็น M หรือ F", f"sex '{sex}' must be M or F"
-            )
+            raise _invalid(src, n, f"เพศ '{sex}' ต้องเป็น M หรือ F", f"sex '{sex}' must be M or F")
         x = _number(row[2], src, n, "x")
         cells = [c.strip() for c in row[3:]]
         if indicator == HFA:
@@ -304,7 +303,7 @@ def parse_cutoffs(text: str, src: str = "file") -> Reference:
                 )
             cells = cells[:4]
         cuts = tuple(_number(c, src, n, col) for c, col in zip(cells, CUTOFF_COLUMNS, strict=False))
-        if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)) or cuts[0] <= 0:
+        if any(b <= a for a, b in itertools.pairwise(cuts)) or cuts[0] <= 0:
             raise _invalid(
                 src,
                 n,
@@ -392,9 +391,7 @@ def schemes() -> dict[str, Scheme]:
     cut-off file found (``doh-…``: the file for its ages, WHO for the rest)."""
     who06 = load_lms(DATA_DIR / "who-2006.json")
     who07 = load_lms(DATA_DIR / "who-2007.json")
-    out = {
-        "who": Scheme("who", "องค์การอนามัยโลก (WHO 2006/2007)", "WHO 2006/2007", (who06, who07))
-    }
+    out = {"who": Scheme("who", "องค์การอนามัยโลก (WHO 2006/2007)", "WHO 2006/2007", (who06, who07))}
     for folder in [DATA_DIR, *_extra_dirs()]:
         for path in sorted(folder.glob("*.csv")):
             ref = load_cutoffs(path)

@@ -179,9 +179,7 @@ def school_table(
     return Table(scheme(scheme_key), as_of(r), ordered, total), kids
 
 
-def area_table(
-    *, actor: Actor, area: AreaOffice, r: Round, scheme_key: str | None = None
-) -> Table:
+def area_table(*, actor: Actor, area: AreaOffice, r: Round, scheme_key: str | None = None) -> Table:
     """Counts per school for an area (area office of that area, or OBEC)."""
     if not (actor.is_obec or (actor.is_area and actor.area_id == area.pk)):
         raise not_in_scope()

@@ -47,13 +47,12 @@ def certificate_context(school: School, r: Round) -> dict[str, Any]:
         raise DmcError(ErrorCode.NOT_CONFIRMED, http_status=409)
     snap = sr.snapshot
     rows = []
-    sums = {"M": 0, "F": 0, "total": 0, "rooms": 0, "excluded": 0}
+    sums: dict[str, int] = {"M": 0, "F": 0, "total": 0, "rooms": 0, "excluded": 0}
     for grade in sorted(snap.totals):
         cell = snap.totals[grade]
         m, f = int(cell.get("cM", 0)), int(cell.get("cF", 0))
         excluded = int(cell.get("M", 0)) + int(cell.get("F", 0)) - m - f
-        row = {
-            "grade": grade_label(grade, "th"),
+        counts = {
             "M": m,
             "F": f,
             "total": m + f,
@@ -61,8 +60,8 @@ def certificate_context(school: School, r: Round) -> dict[str, Any]:
             "excluded": excluded,
         }
         for key in sums:
-            sums[key] += row[key]
-        rows.append(row)
+            sums[key] += counts[key]
+        rows.append({"grade": grade_label(grade, "th"), **counts})
     as_of = r.as_of_date
     return {
         "school": school,
