@@ -221,6 +221,7 @@ def test_page_xlsx_and_api(world: World, table_dir: Path, client: Client) -> Non
     page = client.get("/budget/").content.decode()
     assert 'id="example-rates"' in page and "test-1" in page and "4,800.02" in page
     assert "โรงเรียนบ้านเลย" not in page
+    assert 'id="budget-rates"' in page and "1,000.005" in page  # the semester-2 primary rate
     x = client.get("/budget/table.xlsx")
     rows = list(load_workbook(io.BytesIO(x.content)).active.iter_rows(values_only=True))
     assert rows[1][0] == "10010001" and rows[3][1] == "รวม"
@@ -242,7 +243,10 @@ def test_page_xlsx_and_api(world: World, table_dir: Path, client: Client) -> Non
 
 def test_page_for_a_round_the_table_does_not_fund(world: World, client: Client) -> None:
     login(client, world.users["officer_a1"])
-    response = client.get("/budget/")
+    # without ?round= the page opens on the latest funded round of the year (round 2 here)
+    default = client.get("/budget/")
+    assert default.status_code == 200 and "ระยะที่ 2" in default.content.decode()
+    response = client.get(f"/budget/?round={round3().pk}")
     assert response.status_code == 409
     page = response.content.decode()
     assert 'id="budget-error"' in page and "ไม่ใช้จัดสรร" in page

@@ -68,6 +68,25 @@ def rate_table(r: Round, version: str | None = None) -> RateTable:
     return table_for(r.as_of_date or r.confirm_opens_at.date(), version)
 
 
+def funded_round(r: Round, version: str | None = None) -> Round:
+    """``r`` if its rate table funds it, else the latest earlier round of the same year that
+    it does (the pages' default: the end-of-year round funds nothing)."""
+    try:
+        table = rate_table(r, version)
+    except DmcError:
+        return r
+    if r.number in table.round_semester:
+        return r
+    earlier = (
+        Round.objects.select_related("academic_year")
+        .filter(academic_year=r.academic_year, number__in=list(table.round_semester))
+        .filter(number__lt=r.number)
+        .order_by("-number")
+        .first()
+    )
+    return earlier or r
+
+
 def _poor(table: RateTable) -> Q:
     if table.disadvantaged_codes:
         return Q(disadvantaged__in=table.disadvantaged_codes)

@@ -23,6 +23,8 @@ def _report(request: HttpRequest) -> tuple[selectors.Report, str]:
     actor = actor_of(request)
     r = _round_for(request)
     version = request.GET.get("rates") or None
+    if not request.GET.get("round"):
+        r = selectors.funded_round(r, version)
     smis = own_school_code(request) or request.GET.get("school", "")
     if smis:
         school = school_selectors.school_get(actor=actor, smis_code=smis)
@@ -59,6 +61,16 @@ def budget_page(request: HttpRequest) -> HttpResponse:
         "round": report.round,
         "scope": scope,
         "rows_are_areas": scope == "nation",
+        # the arithmetic shown: heads per level and the semester's rate per item and level
+        "levels": [
+            (
+                lv,
+                report.total.counted.get(lv.code, 0),
+                report.total.disadvantaged.get(lv.code, 0),
+                [item.rates[lv.code][report.semester - 1] for item in report.table.items],
+            )
+            for lv in report.table.levels
+        ],
         "query": request.GET.urlencode(),
     }
     return render(request, "dmc/budget.html", ctx)
