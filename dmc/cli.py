@@ -16,6 +16,8 @@ OURS = {
     "import": "import one school's 39-column student list (CSV/XLSX): check, then commit",
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
+    "nutrition_reference": "check a Thai DoH growth cut-off file before installing it",
+    "budget_rates": "check a per-head subsidy rate file before installing it",
 }
 
 
@@ -25,7 +27,7 @@ def main() -> None:
     if not args or args[0] in ("-h", "--help", "help"):
         print("usage: dmc <command> [options]   (dmc <command> --help for its options)\n")  # noqa: T201
         for name, text in OURS.items():
-            print(f"  {name:<8} {text}")  # noqa: T201
+            print(f"  {name:<20} {text}")  # noqa: T201
         print("\nDjango commands (migrate, check, createsuperuser, …) also work.")  # noqa: T201
         return
     from django.core.management import execute_from_command_line

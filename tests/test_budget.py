@@ -253,3 +253,15 @@ def test_page_for_a_round_the_table_does_not_fund(world: World, client: Client) 
     r1 = round3().academic_year.rounds.get(number=1)
     ok = client.get(f"/budget/?round={r1.pk}")
     assert ok.status_code == 200 and 'id="example-rates"' in ok.content.decode()
+
+
+def test_check_command_accepts_the_example_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("budget_rates", str(rates.DATA_DIR / "rates-2565-example.json"), stdout=out)
+    assert "EXAMPLE FIGURES" in out.getvalue() and "poor (disadvantaged)" in out.getvalue()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_broken(round_semester={"1": 3})), encoding="utf-8")
+    with pytest.raises(CommandError, match="round_semester"):
+        call_command("budget_rates", str(bad))

@@ -130,6 +130,8 @@ def test_certificate_content_and_scoping(world: World, client: Client) -> None:
     assert response.content.startswith(b"%PDF")
     client.logout()
     login(client, world.users["area_a"])
+    dashboard = client.get("/area/round/").content.decode()
+    assert "/round/certificate.pdf?round=" in dashboard and "school=10010001" in dashboard
     assert client.get("/round/certificate.pdf?school=10010001").status_code == 200
     assert client.get("/round/certificate.pdf?school=42010001").status_code == 403
     client.logout()

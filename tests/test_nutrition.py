@@ -429,3 +429,17 @@ def test_api_is_scoped_and_records_the_reference(kids: World) -> None:
     assert {r["key"] for r in refs} >= {"who", "doh-2021-example"}
     bad = api("officer_a1").get(f"/api/v1/nutrition/rounds/{rid}/schools/10010001?ref=zzz")
     assert bad.status_code == 400 and bad.json()["code"] == "nutrition_reference_unknown"
+
+
+def test_check_command_accepts_the_example_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command(
+        "nutrition_reference", str(references.DATA_DIR / "doh-2021-example.csv"), stdout=out
+    )
+    assert "EXAMPLE FIGURES" in out.getvalue() and out.getvalue().rstrip().endswith("OK")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD.replace("hfa,M,73,101", "hfa,M,73,abc"), encoding="utf-8")
+    with pytest.raises(CommandError, match="line 7"):
+        call_command("nutrition_reference", str(bad))
