@@ -26,8 +26,6 @@ class Command(BaseCommand):
         label = " (EXAMPLE FIGURES)" if table.example else ""
         self.stdout.write(f"{table.version}{label}, effective from {table.effective_from}")
         for item in table.items:
-            rates = ", ".join(
-                f"{level}: {s1}/{s2}" for level, (s1, s2) in item.rates.items()
-            )
+            rates = ", ".join(f"{level}: {s1}/{s2}" for level, (s1, s2) in item.rates.items())
             self.stdout.write(f"{item.code} ({item.basis}): {rates}")
         self.stdout.write("OK")
