@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from dmc.accounts.services import token_create
@@ -443,3 +446,29 @@ def test_check_command_accepts_the_example_and_refuses_a_broken_file(tmp_path: P
     bad.write_text(GOOD.replace("hfa,M,73,101", "hfa,M,73,abc"), encoding="utf-8")
     with pytest.raises(CommandError, match="line 7"):
         call_command("nutrition_reference", str(bad))
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    sex=st.sampled_from(["M", "F"]),
+    age_days=st.integers(min_value=-30, max_value=30 * 365),
+    weight=st.one_of(st.none(), st.decimals(min_value=0, max_value=999, places=1)),
+    height=st.one_of(st.none(), st.decimals(min_value=0, max_value=999, places=1)),
+    key=st.sampled_from(["who", "doh-2021-example"]),
+)
+def test_classify_never_raises_and_always_explains(
+    sex: str, age_days: int, weight: Decimal | None, height: Decimal | None, key: str
+) -> None:
+    r = classify(
+        sex=sex,
+        birth_date=AS_OF - dt.timedelta(days=age_days),
+        as_of=AS_OF,
+        weight_kg=weight,
+        height_cm=height,
+        scheme=scheme(key),
+    )
+    for m in (r.weight, r.height):
+        if m.band.key == "not_classified":
+            assert m.reason_th and m.reason_en
+        else:
+            assert r.reference  # a band always names the reference that gave it

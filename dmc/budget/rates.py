@@ -1,5 +1,5 @@
 """Per-head subsidy rate tables (SPEC §9.2): versioned, effective-dated data files
-(``dmc-budget-rates/1`` JSON, documented in ``docs/budget.md``), never hard-coded figures.
+(``dmc-budget-rates/1`` JSON, documented in ``docs/nutrition.md``), never hard-coded figures.
 
 A table lists the levels (which grade codes each covers) and the items; each item has a basis
 (``counted``: students counted under D4; ``disadvantaged``: counted students with one of the
