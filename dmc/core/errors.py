@@ -128,6 +128,8 @@ class ErrorCode(StrEnum):
     NOT_GRADUATE = "not_graduate"
     ROLLOVER_NOT_CLOSED = "rollover_not_closed"
     ROLLOVER_RUNNING = "rollover_running"
+    YEAR_END_HEADER = "year_end_header"
+    YEAR_END_STUDENT_UNKNOWN = "year_end_student_unknown"
 
 
 # code -> (Thai template, English template)
@@ -563,6 +565,16 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.ROLLOVER_NOT_CLOSED: (
         "ยังเลื่อนชั้นขึ้นปีการศึกษา {to_year} ไม่ได้: ต้องปิดรอบสิ้นปีการศึกษา {year} (รอบ 3) ก่อน",
         "Rollover into {to_year} cannot start until round 3 (end of year) of {year} is closed",
+    ),
+    ErrorCode.YEAR_END_HEADER: (
+        "แถวแรกต้องเป็นหัวตารางผลการเรียนสิ้นปี (ดาวน์โหลดแบบฟอร์มได้จากหน้าสิ้นปีการศึกษา)"
+        " ไม่พบคอลัมน์: {missing} ยังไม่มีการบันทึกข้อมูลใด",
+        "The first row must be the year-end results header (download the workbook from the end"
+        " of year page); missing: {missing}. Nothing was saved",
+    ),
+    ErrorCode.YEAR_END_STUDENT_UNKNOWN: (
+        "ไม่พบนักเรียนเลขประจำตัว {value} ที่กำลังศึกษาในโรงเรียนนี้ ปีการศึกษา {year} ตรวจสอบเลขประจำตัวนักเรียน",
+        "No student number {value} is studying at this school in {year}; check the student number",
     ),
     ErrorCode.ROLLOVER_RUNNING: (
         "การเลื่อนชั้นปีการศึกษา {year} กำลังทำงานอยู่ (เริ่มเมื่อ {at}) รอให้เสร็จก่อน",
