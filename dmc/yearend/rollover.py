@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role
@@ -161,14 +161,17 @@ def _already_next_year(school_ids: list[int], year: int) -> dict[int, int]:
 
 
 def scope_schools(actor: Actor | None, year: int) -> list[int]:
-    """The schools a rollover report covers for the actor: those with enrolments in ``year``."""
-    qs = Enrolment.objects.filter(academic_year=year)
+    """The schools a rollover report covers for the actor: those with enrolments in ``year``
+    (one index probe per school, not a scan of the year's enrolments)."""
+    qs = School.objects.filter(
+        Exists(Enrolment.objects.filter(school_id=OuterRef("pk"), academic_year=year))
+    )
     if actor is not None and not actor.is_obec:
         if actor.is_area:
-            qs = qs.filter(school__area_id=actor.area_id)
+            qs = qs.filter(area_id=actor.area_id)
         else:
-            qs = qs.filter(school_id=actor.school_id or 0)
-    return sorted(set(qs.values_list("school_id", flat=True).distinct()))
+            qs = qs.filter(pk=actor.school_id or 0)
+    return list(qs.order_by("pk").values_list("pk", flat=True))
 
 
 def plan(*, actor: Actor | None, year: int) -> dict[int, SchoolPlan]:
