@@ -19,6 +19,7 @@ OURS = {
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
     "nutrition_reference": "check a Thai DoH growth cut-off file before installing it",
     "budget_rates": "check a per-head subsidy rate file before installing it",
+    "anonymise": "PDPA retention: anonymise students of past years (--before-year, --dry-run)",
 }
 
 
