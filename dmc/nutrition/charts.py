@@ -23,7 +23,7 @@ def stacked_bar(
     height = 30 + bar_h + 10 + legend_row * ((len(bands) + 2) // 3)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-label="{escape(title)}">',
         f'<text x="0" y="18" font-size="15" font-weight="bold">{escape(title)}</text>',
     ]
