@@ -10,6 +10,7 @@ gets its schools'; OBEC any school's.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +25,7 @@ from dmc.rounds.models import Round, SchoolRound
 from dmc.schools import selectors as school_selectors
 from dmc.schools.models import School
 
-FONT_FAMILIES = ("Laksaman", "Garuda", "Loma")
+FONT_FAMILIES = ("Laksaman", "Garuda", "Loma")  # as in static/dmc/certificate.css
 
 
 def _when(value: Any) -> str:
@@ -77,18 +78,22 @@ def certificate_context(school: School, r: Round) -> dict[str, Any]:
         "certified_by": _person(sr.certified_by),
         "certified_at_be": _when(sr.certified_at),
         "printed_be": _when(clock.now()),
-        "font_families": ", ".join(f'"{f}"' for f in FONT_FAMILIES),
     }
 
 
-def render_pdf(html: str) -> bytes:
-    from weasyprint import HTML  # imported here: Pango loads only when a PDF is made
+STYLESHEET = Path(__file__).resolve().parent.parent / "static" / "dmc" / "certificate.css"
 
-    return HTML(string=html).write_pdf()
+
+def render_pdf(html: str, stylesheet: Path | None = None) -> bytes:
+    from weasyprint import CSS, HTML  # imported here: Pango loads only when a PDF is made
+
+    sheets = [CSS(filename=str(stylesheet))] if stylesheet else []
+    return HTML(string=html).write_pdf(stylesheets=sheets)
 
 
 def certificate_pdf_bytes(school: School, r: Round) -> bytes:
-    return render_pdf(render_to_string("dmc/certificate.html", certificate_context(school, r)))
+    html = render_to_string("dmc/certificate.html", certificate_context(school, r))
+    return render_pdf(html, STYLESHEET)
 
 
 @actor_required
