@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "dmc.students",
     "dmc.cases",
     "dmc.demo",
+    "dmc.reports",  # issue 7: totals, dashboards
 ]
 
 MIDDLEWARE = [
