@@ -109,6 +109,7 @@ from dmc.accounts.api import router as accounts_router  # noqa: E402
 from dmc.cases.api import router as cases_router  # noqa: E402
 from dmc.exchange.api import router as exchange_router  # noqa: E402
 from dmc.exchange.import_api import router as import_router  # noqa: E402
+from dmc.reports.api import router as reports_router  # noqa: E402  (issue 7)
 from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
@@ -120,3 +121,4 @@ api.add_router("/rounds", rounds_router)
 api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
 api.add_router("/imports", import_router)
+api.add_router("/reports", reports_router)  # issue 7

@@ -112,6 +112,8 @@ class ErrorCode(StrEnum):
     SCHOOL_UNKNOWN = "school_unknown"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
+    # issue 7: reports
+    JOB_NOT_DONE = "job_not_done"
 
 
 # code -> (Thai template, English template)
@@ -491,6 +493,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (ในไฟล์: {file}, ในระบบ: {current})",
         "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
         " {current})",
+    ),
+    # issue 7: reports
+    ErrorCode.JOB_NOT_DONE: (
+        "รายงานยังสร้างไม่เสร็จ กรุณารอจนความคืบหน้าถึง 100% แล้วดาวน์โหลดอีกครั้ง",
+        "The report is not finished yet; wait until its progress reaches 100% and download again",
     ),
 }
 
