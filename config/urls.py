@@ -74,9 +74,7 @@ urlpatterns = [
     path("reports/areas/<str:code>/", reports.totals_area, name="reports-area"),
     path("reports/areas/<str:code>/cell/", reports.area_cell, name="reports-area-cell"),
     path("reports/schools/<str:smis_code>/", reports.totals_school, name="reports-school"),
-    path(
-        "reports/schools/<str:smis_code>/students/", reports.students, name="reports-students"
-    ),
+    path("reports/schools/<str:smis_code>/students/", reports.students, name="reports-students"),
     path("reports/progress/", reports.progress, name="reports-progress"),
     path("reports/summary/", reports.summary, name="reports-summary"),
     path("reports/jobs/", reports.job_start, name="reports-job-start"),

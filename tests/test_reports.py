@@ -106,12 +106,14 @@ def confirm(world: World, school: School) -> bool:
                 actor=officer(world, school), school=school, round_id=round3().pk
             )
         except DmcError as exc:
-            assert exc.code == ErrorCode.CHECKLIST_BLOCKING
-            return False
-    return True
+            blocked = exc.code
+        else:
+            return True
+    assert blocked == ErrorCode.CHECKLIST_BLOCKING
+    return False
 
 
-# --- direct counts (what the roll-up must equal) ------------------------------------------------
+# --- direct counts (what the roll-up must equal) --------------------------------------------------
 
 Cells = dict[tuple[str, str], list[int]]  # (grade, sex) -> [students, counted]
 
@@ -165,13 +167,18 @@ def check_drill(actor: Actor, t: selectors.Totals) -> None:
     for line in [*t.lines, t.total]:
         for column, (sex, kind) in selectors.DRILL.items():
             _school, rows, n = selectors.drill_students(
-                actor=actor, smis_code=t.code, source=t.source, grade=line.key, sex=sex,
-                kind=kind, limit=None,
+                actor=actor,
+                smis_code=t.code,
+                source=t.source,
+                grade=line.key,
+                sex=sex,
+                kind=kind,
+                limit=None,
             )
             assert n == len(rows) == line.value(column), (line.key, column)
 
 
-class _Rollback(Exception):
+class RollbackError(Exception):
     pass
 
 
@@ -221,7 +228,10 @@ def test_totals_equal_a_direct_count(
                         leave(world, e)
             if compact_at == "middle":
                 rollup.compact(YEAR, LIVE)
-            sealed = [confirm(world, s) if on else False for s, on in zip(schools, confirm_mask)]
+            sealed = [
+                confirm(world, s) if on else False
+                for s, on in zip(schools, confirm_mask, strict=True)
+            ]
             if cancel_first and sealed[0]:
                 with at(4, 30, 11):
                     round_services.round_cancel(
@@ -255,8 +265,8 @@ def test_totals_equal_a_direct_count(
                     assert shown(t) == direct(school_id=school.pk)
                     check_drill(obec, t)
             assert rollup.verify(YEAR) == []
-            raise _Rollback
-    except _Rollback:
+            raise RollbackError
+    except RollbackError:
         pass
 
 
@@ -285,7 +295,7 @@ def test_area_number_breaks_down_by_school_and_sums(world: World) -> None:
     assert nation_rows == [("1001", world.area_a.name, 4)]
 
 
-# --- scoping -------------------------------------------------------------------------------------
+# --- scoping --------------------------------------------------------------------------------------
 
 
 def test_scoping_of_totals_and_drill_down(world: World) -> None:
@@ -293,13 +303,14 @@ def test_scoping_of_totals_and_drill_down(world: World) -> None:
     add(world, world.school_b1)
     src = selectors.Source(YEAR)
     area_b, officer_a2 = world.actors["area_b"], world.actors["officer_a2"]
-    for fn, kw in (
+    calls: list[tuple[Any, dict[str, Any]]] = [
         (selectors.area_totals, {"code": "1001"}),
         (selectors.school_totals, {"smis_code": "10010001"}),
         (selectors.drill_students, {"smis_code": "10010001"}),
         (selectors.cell_by_school, {"code": "1001", "grade": "05", "sex": "M", "kind": "counted"}),
         (selectors.cell_by_area, {"grade": "05", "sex": "M", "kind": "counted"}),
-    ):
+    ]
+    for fn, kw in calls:
         with pytest.raises(DmcError) as exc:
             fn(actor=area_b, source=src, **kw)
         assert exc.value.code == ErrorCode.NOT_IN_SCOPE, fn
@@ -310,12 +321,20 @@ def test_scoping_of_totals_and_drill_down(world: World) -> None:
         selectors.nation_totals(actor=officer_a2, source=src)
     assert exc.value.code == ErrorCode.NOT_IN_SCOPE
     # allowed: the own school, the own area, OBEC everything
-    assert selectors.drill_students(actor=world.actors["officer_a1"], smis_code="10010001",
-                                    source=src)[2] == 1
-    assert selectors.drill_students(actor=world.actors["area_a"], smis_code="10010001",
-                                    source=src)[2] == 1
-    assert selectors.drill_students(actor=world.actors["obec"], smis_code="42010001",
-                                    source=src)[2] == 1
+    assert (
+        selectors.drill_students(
+            actor=world.actors["officer_a1"], smis_code="10010001", source=src
+        )[2]
+        == 1
+    )
+    assert (
+        selectors.drill_students(actor=world.actors["area_a"], smis_code="10010001", source=src)[2]
+        == 1
+    )
+    assert (
+        selectors.drill_students(actor=world.actors["obec"], smis_code="42010001", source=src)[2]
+        == 1
+    )
 
 
 def test_drill_down_masks_ids_and_area_reads_are_audited(world: World, client: Any) -> None:
@@ -368,12 +387,14 @@ def test_other_areas_small_cells_are_suppressed_for_an_area_office(world: World)
     assert next(p for p in public.parts if p.key == "4201").value("cf") is None
 
 
-# --- pages, XLSX, jobs, queries ---------------------------------------------------------------------
+# --- pages, XLSX, jobs, queries -------------------------------------------------------------------
 
 
 def _sheet(content: bytes) -> list[tuple[Any, ...]]:
     wb = load_workbook(io.BytesIO(content), read_only=True)
-    return list(wb.active.iter_rows(values_only=True))
+    sheet = wb.active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
 
 
 def test_pages_render_with_charts_and_download_xlsx(world: World, client: Any) -> None:
@@ -390,11 +411,13 @@ def test_pages_render_with_charts_and_download_xlsx(world: World, client: Any) -
     assert rows[-1][1:] == (1, 0, 1, 24, 1)  # total: 1 boy, 2 schools x 12 rooms, 1 excluded
     parts = _sheet(client.get("/reports/areas/1001/?format=xlsx&table=parts").content)
     assert [p[0] for p in parts[1:]] == ["10010001", "10010002", None]  # None: the total row
-    cell = _sheet(client.get("/reports/areas/1001/cell/?grade=05&sex=M&kind=counted"
-                             "&format=xlsx").content)
+    cell = _sheet(
+        client.get("/reports/areas/1001/cell/?grade=05&sex=M&kind=counted&format=xlsx").content
+    )
     assert cell[1][0] == "10010001" and cell[-1][2] == 1
-    drill = _sheet(client.get("/reports/schools/10010001/students/?grade=05&kind=excluded"
-                              "&format=xlsx").content)
+    drill = _sheet(
+        client.get("/reports/schools/10010001/students/?grade=05&kind=excluded&format=xlsx").content
+    )
     assert len(drill) == 2  # header + the one student over 20
     old = Enrolment.objects.get(school=world.school_a1, counted=False).person.person_id
     assert drill[1][1] == mask_person_id(old) != old
@@ -466,16 +489,24 @@ def test_national_workbook_job_with_progress(
     with pytest.raises(DmcError):
         jobs.job_start(actor=world.actors["officer_a1"], source=selectors.Source(YEAR))
     with pytest.raises(DmcError):
-        jobs.job_start(actor=world.actors["area_b"], source=selectors.Source(YEAR),
-                       area_code="1001")
+        jobs.job_start(
+            actor=world.actors["area_b"], source=selectors.Source(YEAR), area_code="1001"
+        )
 
 
 def test_running_job_polls(world: World, client: Any) -> None:
     from dmc.core import clock
 
-    job = ReportJob.objects.create(kind="schools_xlsx", params={}, requested_by=world.users["obec"],
-                                   role="obec_admin", status="running", done=1, total=4,
-                                   created_at=clock.now())
+    job = ReportJob.objects.create(
+        kind="schools_xlsx",
+        params={},
+        requested_by=world.users["obec"],
+        role="obec_admin",
+        status="running",
+        done=1,
+        total=4,
+        created_at=clock.now(),
+    )
     login(client, world.users["obec"])
     body = client.get(f"/reports/jobs/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 1s"' in body and "25%" in body
@@ -484,8 +515,12 @@ def test_running_job_polls(world: World, client: Any) -> None:
 def _more_schools(world: World, n: int) -> None:
     for i in range(n):
         school = School.objects.create(
-            smis_code=f"1001{i + 100:04d}", moe_code=f"99{i:08d}", obec_code=f"9{i:05d}",
-            name=f"โรงเรียนเพิ่ม{i}", area=world.area_a, province_code="10",
+            smis_code=f"1001{i + 100:04d}",
+            moe_code=f"99{i:08d}",
+            obec_code=f"9{i:05d}",
+            name=f"โรงเรียนเพิ่ม{i}",
+            area=world.area_a,
+            province_code="10",
         )
         SchoolGrade.objects.create(school=school, academic_year=YEAR, grade="05", rooms=1)
         add(world, school, "05", "F")
@@ -498,8 +533,14 @@ def test_dashboard_queries_do_not_grow_with_schools(
     _more_schools(world, extra)
     add(world, world.school_b1)
     login(client, world.users["obec"])
-    for url in ("/reports/nation/", "/reports/areas/1001/", "/reports/areas/1001/cell/?grade=05",
-                "/reports/nation/cell/?grade=05", "/reports/progress/", "/reports/summary/"):
+    for url in (
+        "/reports/nation/",
+        "/reports/areas/1001/",
+        "/reports/areas/1001/cell/?grade=05",
+        "/reports/nation/cell/?grade=05",
+        "/reports/progress/",
+        "/reports/summary/",
+    ):
         with django_assert_max_num_queries(16):
             assert client.get(url).status_code == 200, url
 

@@ -58,8 +58,12 @@ def test_refusals_have_the_one_error_shape(
 
 def test_allowed_reads(world: World) -> None:
     add(world, world.school_b1, "05", "M")
-    assert _client(world, "officer_b1").get("/api/v1/reports/totals/schools/42010001").json()[
-        "total"]["male"] == 1
+    assert (
+        _client(world, "officer_b1")
+        .get("/api/v1/reports/totals/schools/42010001")
+        .json()["total"]["male"]
+        == 1
+    )
     nation = _client(world, "obec").get("/api/v1/reports/totals/nation").json()
     assert nation["total"]["counted"] == 1 and nation["suppressed_cells"] == 0
     # an area office sees the country with the other areas' small cells hidden

@@ -131,7 +131,9 @@ def _totals(t: selectors.Totals) -> dict[str, Any]:
 
 
 @router.get(
-    "/totals/nation", response={200: TotalsOut, **ERRORS}, summary="National totals",
+    "/totals/nation",
+    response={200: TotalsOut, **ERRORS},
+    summary="National totals",
     description="Totals by grade and per area office. OBEC sees every number; an area office"
     " sees other areas with cells of 1-4 suppressed (null); `public=true` suppresses for"
     " everyone. 403 `not_in_scope` for school roles. " + SOURCE_DOC,
@@ -144,7 +146,9 @@ def totals_nation(
 
 
 @router.get(
-    "/totals/areas/{code}", response={200: TotalsOut, **ERRORS}, summary="An area's totals",
+    "/totals/areas/{code}",
+    response={200: TotalsOut, **ERRORS},
+    summary="An area's totals",
     description="Totals by grade and per school, from the maintained roll-up. 403"
     " `not_in_scope` outside the caller's area; 404 `not_found` for an unknown area. " + SOURCE_DOC,
 )
@@ -154,7 +158,8 @@ def totals_area(request: HttpRequest, code: str, q: Query[SourceQuery]) -> dict[
 
 
 @router.get(
-    "/totals/schools/{smis_code}", response={200: TotalsOut, **ERRORS},
+    "/totals/schools/{smis_code}",
+    response={200: TotalsOut, **ERRORS},
     summary="A school's totals",
     description="403 `not_in_scope` for another unit's school; 404 `not_found`. " + SOURCE_DOC,
 )
@@ -166,7 +171,8 @@ def totals_school(request: HttpRequest, smis_code: str, q: Query[SourceQuery]) -
 
 
 @router.get(
-    "/students/{smis_code}", response={200: StudentsOut, **ERRORS},
+    "/students/{smis_code}",
+    response={200: StudentsOut, **ERRORS},
     summary="The students behind a number",
     description="One cell of a school's totals: `grade` (01-18, empty = all), `sex` (M/F,"
     " empty = both), `kind` (counted / excluded / all). Citizen IDs are masked; area and OBEC"
@@ -183,14 +189,19 @@ def students(
 ) -> dict[str, Any]:
     source = selectors.source_of(q.year, q.src)
     school, rows, n = selectors.drill_students(
-        actor=api_actor(request), smis_code=smis_code, source=source, grade=grade, sex=sex,
+        actor=api_actor(request),
+        smis_code=smis_code,
+        source=source,
+        grade=grade,
+        sex=sex,
         kind=kind,
     )
     return {"school_code": school.smis_code, "count": n, "students": [s.__dict__ for s in rows]}
 
 
 @router.get(
-    "/progress/{round_id}", response={200: ProgressOut, **ERRORS},
+    "/progress/{round_id}",
+    response={200: ProgressOut, **ERRORS},
     summary="Confirmation progress",
     description="Per area (OBEC) or per school (an area office, or OBEC with `area`), and the"
     " cumulative confirmations/certifications by hour over the deadline day. 403 `not_in_scope`"
@@ -204,8 +215,14 @@ def progress(
         "round_id": p.round.pk,
         "deadline_day": p.day,
         "rows": [
-            {"code": c, "name": n, "schools": s, "confirmed": co, "certified": ce,
-             "acknowledged": ak}
+            {
+                "code": c,
+                "name": n,
+                "schools": s,
+                "confirmed": co,
+                "certified": ce,
+                "acknowledged": ak,
+            }
             for c, n, s, co, ce, ak in p.rows
         ],
         "hours": [list(h) for h in p.hours],
@@ -213,12 +230,20 @@ def progress(
 
 
 def _job(job: ReportJob) -> dict[str, Any]:
-    return {"id": job.pk, "status": job.status, "done": job.done, "total": job.total,
-            "percent": job.percent, "file_name": job.file_name}
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "file_name": job.file_name,
+    }
 
 
 @router.post(
-    "/jobs", response={202: JobOut, **ERRORS}, summary="Build the per-school workbook",
+    "/jobs",
+    response={202: JobOut, **ERRORS},
+    summary="Build the per-school workbook",
     description="Starts the per-school totals workbook (the nation for OBEC, the own area for an"
     " area office) in the background; poll `GET /reports/jobs/{id}`. 403 `not_in_scope` for"
     " school roles.",
@@ -230,7 +255,9 @@ def job_start(request: HttpRequest, payload: JobIn) -> Status:
 
 
 @router.get(
-    "/jobs/{job_id}", response={200: JobOut, **ERRORS}, summary="A workbook job's progress",
+    "/jobs/{job_id}",
+    response={200: JobOut, **ERRORS},
+    summary="A workbook job's progress",
     description="404 `not_found` for another user's job.",
 )
 def job_status(request: HttpRequest, job_id: JobId) -> dict[str, Any]:
@@ -238,7 +265,9 @@ def job_status(request: HttpRequest, job_id: JobId) -> dict[str, Any]:
 
 
 @router.get(
-    "/jobs/{job_id}/file", response={200: None, **ERRORS}, summary="Download a finished workbook",
+    "/jobs/{job_id}/file",
+    response={200: None, **ERRORS},
+    summary="Download a finished workbook",
     description="409 `job_not_done` while it is still being built; 404 `not_found`.",
 )
 def job_file(request: HttpRequest, job_id: JobId) -> HttpResponse:

@@ -118,8 +118,10 @@ def line_chart(
     for si, (name, values) in enumerate(series):
         colour = PALETTE[si % len(PALETTE)]
         points = " ".join(f"{left + i * step:.1f},{y_of(v):.1f}" for i, v in enumerate(values))
-        body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
-                    f"<title>{escape(name)}</title></polyline>")
+        body.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
     every = max(1, len(labels) // 12)
     for i, label in enumerate(labels):
         if i % every == 0:

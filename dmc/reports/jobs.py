@@ -41,19 +41,27 @@ def job_start(*, actor: Actor, source: Source, area_code: str | None = None) -> 
     elif not actor.is_obec:
         if not actor.is_area:
             raise DmcError(ErrorCode.NOT_IN_SCOPE, http_status=403)
-        area = AreaOffice.objects.get(pk=actor.area_id)
+        area = AreaOffice.objects.get(pk=actor.area_id or 0)
     job = ReportJob.objects.create(
         kind="schools_xlsx",
-        params={"year": source.year, "round": source.round.pk if source.round else None,
-                "area": area.pk if area else None},
+        params={
+            "year": source.year,
+            "round": source.round.pk if source.round else None,
+            "area": area.pk if area else None,
+        },
         requested_by=actor.user,
         role=actor.role,
         area_ref=actor.area_id,
         school_ref=actor.school_id,
         created_at=clock.now(),
     )
-    audit.record(actor=actor, action="report.job_start", target=job,
-                 after={"kind": job.kind, **job.params}, area_id=area.pk if area else None)
+    audit.record(
+        actor=actor,
+        action="report.job_start",
+        target=job,
+        after={"kind": job.kind, **job.params},
+        area_id=area.pk if area else None,
+    )
     transaction.on_commit(lambda: _launch(job.pk))
     return job
 
@@ -76,7 +84,9 @@ def _launch(job_id: int) -> None:
     if RUN_INLINE:
         run(job_id)
         return
-    threading.Thread(target=_thread, args=(job_id,), name=f"report-job-{job_id}", daemon=True).start()
+    threading.Thread(
+        target=_thread, args=(job_id,), name=f"report-job-{job_id}", daemon=True
+    ).start()
 
 
 def _thread(job_id: int) -> None:
@@ -92,9 +102,10 @@ def run(job_id: int) -> None:
     job = ReportJob.objects.get(pk=job_id)
     try:
         _build(job)
-    except Exception as exc:  # noqa: BLE001 (the job records the failure; nothing is lost)
+    except Exception as exc:  # the job records the failure; nothing is lost
         ReportJob.objects.filter(pk=job.pk).update(
-            status=ReportJob.Status.FAILED, error=type(exc).__name__[:300],
+            status=ReportJob.Status.FAILED,
+            error=type(exc).__name__[:300],
             finished_at=clock.now(),
         )
 
@@ -131,11 +142,16 @@ def _build(job: ReportJob) -> None:
     headers = [tr("รหัสเขต", "Area"), tr("รหัสโรงเรียน", "School"), tr("โรงเรียน", "Name")]
     for e in GRADES:
         headers += [f"{e['th']} ชาย", f"{e['th']} หญิง", f"{e['th']} ห้อง"]
-    headers += [tr("รวม (นับตามเกณฑ์)", "Counted total"),
-                tr("ไม่นับตามเกณฑ์อายุ", "Not counted (age)"),
-                tr("ไม่ได้ยืนยัน", "Not confirmed")]
+    headers += [
+        tr("รวม (นับตามเกณฑ์)", "Counted total"),
+        tr("ไม่นับตามเกณฑ์อายุ", "Not counted (age)"),
+        tr("ไม่ได้ยืนยัน", "Not confirmed"),
+    ]
     content = write_table(tr("ยอดนักเรียนรายโรงเรียน", "Totals by school"), headers, rows)
     ReportJob.objects.filter(pk=job.pk).update(
-        status=ReportJob.Status.DONE, done=len(listing), content=content,
-        file_name=f"totals-{year}-{params.get('round') or 'live'}.xlsx", finished_at=clock.now(),
+        status=ReportJob.Status.DONE,
+        done=len(listing),
+        content=content,
+        file_name=f"totals-{year}-{params.get('round') or 'live'}.xlsx",
+        finished_at=clock.now(),
     )

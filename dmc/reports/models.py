@@ -35,7 +35,9 @@ class SchoolShare(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["academic_year", "round_key", "area_ref"], name="reports_share_area")
+            models.Index(
+                fields=["academic_year", "round_key", "area_ref"], name="reports_share_area"
+            )
         ]
 
     def __str__(self) -> str:
@@ -72,9 +74,7 @@ class AreaCell(_Cell):
 
 class CellDelta(_Cell):
     class Meta:
-        indexes = [
-            models.Index(fields=["academic_year", "round_key"], name="reports_delta_source")
-        ]
+        indexes = [models.Index(fields=["academic_year", "round_key"], name="reports_delta_source")]
 
     def __str__(self) -> str:
         return f"delta {self.area_ref} {self.grade}"
@@ -88,7 +88,9 @@ class RollupLock(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["academic_year", "round_key"], name="reports_lock_unique")
+            models.UniqueConstraint(
+                fields=["academic_year", "round_key"], name="reports_lock_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -93,7 +93,11 @@ def set_share(
     if share is None:
         deltas = _deltas(year, round_key, area_id, cells, +1)
         share = SchoolShare.objects.create(
-            school_id=school_id, academic_year=year, round_key=round_key, area_ref=area_id, cells=cells
+            school_id=school_id,
+            academic_year=year,
+            round_key=round_key,
+            area_ref=area_id,
+            cells=cells,
         )
     elif share.area_ref != area_id:  # the school moved to another area office
         deltas = _deltas(year, round_key, share.area_ref, share.cells, -1)
@@ -201,9 +205,9 @@ def _on_round_saved(sender: Any, instance: Any, created: bool = False, **kw: Any
     instance._reports_sealed = now
     from dmc.rounds.models import Round
 
-    year = Round.objects.filter(pk=instance.round_id).values_list(
-        "academic_year__year", flat=True
-    )[0]
+    year = Round.objects.filter(pk=instance.round_id).values_list("academic_year__year", flat=True)[
+        0
+    ]
     set_share(
         school_id=instance.school_id,
         area_id=_area_of(instance.school_id),
@@ -224,7 +228,7 @@ def connect() -> None:
     post_save.connect(_on_round_saved, sender=SchoolRound, dispatch_uid="reports_round_save")
 
 
-# --- reading, compacting, rebuilding -----------------------------------------------------------------
+# --- reading, compacting, rebuilding --------------------------------------------------------------
 
 
 def area_cells(
@@ -241,8 +245,9 @@ def area_cells(
         where += f" AND area_ref IN ({', '.join(['%s'] * len(ids))})"
         params += ids
     cols = "area_ref, grade, m, f, cm, cf, rooms"
+    # table names are our own models'; values are parameters
     sql = (
-        "SELECT area_ref, grade, SUM(m), SUM(f), SUM(cm), SUM(cf), SUM(rooms) FROM ("
+        "SELECT area_ref, grade, SUM(m), SUM(f), SUM(cm), SUM(cf), SUM(rooms) FROM ("  # noqa: S608
         f"SELECT {cols} FROM {AreaCell._meta.db_table} WHERE {where} UNION ALL "
         f"SELECT {cols} FROM {CellDelta._meta.db_table} WHERE {where}"
         ") t GROUP BY area_ref, grade"
@@ -270,21 +275,31 @@ def compact(year: int, round_key: int, limit: int = 20_000) -> int:
         if not rows:
             return 0
         sums: dict[tuple[int, str], list[int]] = {}
-        for _id, area, grade, *vals in rows:
-            acc = sums.setdefault((area, grade), [0] * WIDTH)
-            for i, v in enumerate(vals):
-                acc[i] += v
+        for _id, area_ref, code, *vals in rows:
+            acc = sums.setdefault((area_ref, code), [0] * WIDTH)
+            for i, x in enumerate(vals):
+                acc[i] += x
         for (area, grade), v in sums.items():
             updated = AreaCell.objects.filter(
                 academic_year=year, round_key=round_key, area_ref=area, grade=grade
             ).update(
-                m=F("m") + v[0], f=F("f") + v[1], cm=F("cm") + v[2], cf=F("cf") + v[3],
+                m=F("m") + v[0],
+                f=F("f") + v[1],
+                cm=F("cm") + v[2],
+                cf=F("cf") + v[3],
                 rooms=F("rooms") + v[4],
             )
             if not updated:
                 AreaCell.objects.create(
-                    academic_year=year, round_key=round_key, area_ref=area, grade=grade,
-                    m=v[0], f=v[1], cm=v[2], cf=v[3], rooms=v[4],
+                    academic_year=year,
+                    round_key=round_key,
+                    area_ref=area,
+                    grade=grade,
+                    m=v[0],
+                    f=v[1],
+                    cm=v[2],
+                    cf=v[3],
+                    rooms=v[4],
                 )
         ids = [r[0] for r in rows]
         for i in range(0, len(ids), 900):
@@ -348,7 +363,9 @@ def verify(year: int) -> list[str]:
         have = area_cells(year, key)
         for k in sorted(set(want) | set(have)):
             if want.get(k) != have.get(k):
-                problems.append(f"{year}/{key} area {k[0]} grade {k[1]}: {have.get(k)} != {want.get(k)}")
+                problems.append(
+                    f"{year}/{key} area {k[0]} grade {k[1]}: {have.get(k)} != {want.get(k)}"
+                )
     return problems
 
 
@@ -367,7 +384,10 @@ def rebuild(year: int) -> int:
         SchoolShare.objects.bulk_create(
             [
                 SchoolShare(
-                    school_id=sid, academic_year=year, round_key=key, area_ref=area_of[sid],
+                    school_id=sid,
+                    academic_year=year,
+                    round_key=key,
+                    area_ref=area_of[sid],
                     cells=_clean(cells),
                 )
                 for sid, cells in per_school.items()
@@ -377,8 +397,15 @@ def rebuild(year: int) -> int:
         AreaCell.objects.bulk_create(
             [
                 AreaCell(
-                    academic_year=year, round_key=key, area_ref=a, grade=g,
-                    m=v[0], f=v[1], cm=v[2], cf=v[3], rooms=v[4],
+                    academic_year=year,
+                    round_key=key,
+                    area_ref=a,
+                    grade=g,
+                    m=v[0],
+                    f=v[1],
+                    cm=v[2],
+                    cf=v[3],
+                    rooms=v[4],
                 )
                 for (a, g), v in _sum_by_area(per_school).items()
             ],

@@ -35,7 +35,7 @@ KINDS = ("counted", "excluded", "all")
 DRILL_LIMIT = 2000  # rows shown on a page (the XLSX has them all)
 
 
-# --- where the numbers come from -----------------------------------------------------------------
+# --- where the numbers come from ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,12 @@ class Line:
 
 
 COLUMNS = ("cm", "cf", "counted", "rooms", "excluded")
-DRILL = {"cm": ("M", "counted"), "cf": ("F", "counted"), "counted": ("", "counted"),
-         "excluded": ("", "excluded")}
+DRILL = {
+    "cm": ("M", "counted"),
+    "cf": ("F", "counted"),
+    "counted": ("", "counted"),
+    "excluded": ("", "excluded"),
+}
 
 
 def column_headers() -> list[str]:
@@ -249,7 +253,12 @@ def school_totals(*, actor: Actor, smis_code: str, source: Source) -> Totals:
     cells = _school_cells(school, source)
     lines, total = _grade_lines(cells or {})
     return Totals(
-        "school", school.smis_code, school.name, source, lines, total,
+        "school",
+        school.smis_code,
+        school.name,
+        source,
+        lines,
+        total,
         missing=[school.smis_code] if cells is None else [],
     )
 
@@ -261,8 +270,11 @@ def area_totals(*, actor: Actor, code: str, source: Source) -> Totals:
     for (_a, grade), v in rollup.area_cells(source.year, source.key, [area.pk]).items():
         cells[grade] = v
     lines, total = _grade_lines(cells)
-    schools = list(School.objects.filter(area=area).order_by("smis_code").values_list(
-        "pk", "smis_code", "name"))
+    schools = list(
+        School.objects.filter(area=area)
+        .order_by("smis_code")
+        .values_list("pk", "smis_code", "name")
+    )
     shares = dict(
         SchoolShare.objects.filter(
             academic_year=source.year, round_key=source.key, area_ref=area.pk
@@ -305,12 +317,17 @@ def nation_totals(*, actor: Actor, source: Source, public: bool = False) -> Tota
         if not line.students and not line.rooms:
             continue
         parts.append(line)
-    t = Totals("nation", "TH", tr("ทั้งประเทศ", "Whole country"), source, lines, total, parts,
-               parts_total)
+    t = Totals(
+        "nation", "TH", tr("ทั้งประเทศ", "Whole country"), source, lines, total, parts, parts_total
+    )
     if public or not actor.is_obec:
         own = None
         if not public and actor.is_area:
-            own = AreaOffice.objects.filter(pk=actor.area_id).values_list("code", flat=True).first()
+            own = (
+                AreaOffice.objects.filter(pk=actor.area_id or 0)
+                .values_list("code", flat=True)
+                .first()
+            )
         t.suppressed = suppress_lines([p for p in parts if p.key != own], parts_total)
     return t
 
@@ -329,7 +346,7 @@ def suppress_lines(lines: list[Line], total: Line | None) -> int:
     return n
 
 
-# --- drill-down ----------------------------------------------------------------------------------
+# --- drill-down -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -356,8 +373,14 @@ def _drill_filters(grade: str, sex: str, kind: str) -> tuple[str, str, str]:
 
 
 def drill_students(
-    *, actor: Actor, smis_code: str, source: Source, grade: str = "", sex: str = "",
-    kind: str = "counted", limit: int | None = DRILL_LIMIT,
+    *,
+    actor: Actor,
+    smis_code: str,
+    source: Source,
+    grade: str = "",
+    sex: str = "",
+    kind: str = "counted",
+    limit: int | None = DRILL_LIMIT,
 ) -> tuple[School, list[Student], int]:
     """The students behind one number of a school (scoped): (school, rows, how many in all).
     Citizen IDs are masked. Area and OBEC reads of the list are audit-logged (PDPA)."""
@@ -381,9 +404,19 @@ def drill_students(
         qs = qs.select_related("person").order_by("grade", "room", "student_no", "pk")
         for e in qs[:limit] if limit else qs:
             p = e.person
-            out.append(Student(e.pk, e.student_no, mask_person_id(p.person_id),
-                               f"{p.first_name} {p.last_name}", e.grade, e.room, p.sex,
-                               p.birth_date, e.counted))
+            out.append(
+                Student(
+                    e.pk,
+                    e.student_no,
+                    mask_person_id(p.person_id),
+                    f"{p.first_name} {p.last_name}",
+                    e.grade,
+                    e.room,
+                    p.sex,
+                    p.birth_date,
+                    e.counted,
+                )
+            )
     else:
         snap = _sealed_snapshot(school, source)
         if snap is None:
@@ -398,22 +431,42 @@ def drill_students(
         n = rows.count()
         picked = list(rows.order_by("grade", "room", "enrolment_id")[:limit] if limit else rows)
         people = Person.objects.in_bulk([r.person_id for r in picked])
-        numbers = dict(Enrolment.objects.filter(pk__in=[r.enrolment_id for r in picked])
-                       .values_list("pk", "student_no"))
+        numbers = dict(
+            Enrolment.objects.filter(pk__in=[r.enrolment_id for r in picked]).values_list(
+                "pk", "student_no"
+            )
+        )
         for r in picked:
-            p = people.get(r.person_id)
-            out.append(Student(
-                r.enrolment_id, numbers.get(r.enrolment_id, ""),
-                mask_person_id(p.person_id) if p else "", f"{p.first_name} {p.last_name}" if p else "",
-                r.grade, r.room, r.sex, r.birth_date, r.counted,
-            ))
+            who = people.get(r.person_id)
+            out.append(
+                Student(
+                    r.enrolment_id,
+                    numbers.get(r.enrolment_id, ""),
+                    mask_person_id(who.person_id) if who else "",
+                    f"{who.first_name} {who.last_name}" if who else "",
+                    r.grade,
+                    r.room,
+                    r.sex,
+                    r.birth_date,
+                    r.counted,
+                )
+            )
     if not actor.is_school:
         audit.record(
-            actor=actor, action="report.students_read", target=school,
-            after={"year": source.year, "source": source.param, "grade": grade or "all",
-                   "sex": sex or "all", "kind": kind, "rows": n},
+            actor=actor,
+            action="report.students_read",
+            target=school,
+            after={
+                "year": source.year,
+                "source": source.param,
+                "grade": grade or "all",
+                "sex": sex or "all",
+                "kind": kind,
+                "rows": n,
+            },
             reason=tr("ดูรายชื่อนักเรียนจากรายงานยอดนักเรียน", "Student list from the totals report"),
-            school_id=school.pk, area_id=school.area_id,
+            school_id=school.pk,
+            area_id=school.area_id,
         )
     return school, out, n
 
@@ -461,13 +514,15 @@ def _pick(v: Sequence[int], sex: str, kind: str) -> int:
     return {"M": m, "F": f}.get(sex, m + f)
 
 
-# --- confirmation progress -------------------------------------------------------------------------
+# --- confirmation progress ------------------------------------------------------------------------
 
 
 @dataclass
 class Progress:
     round: Round
-    rows: list[tuple[str, str, int, int, int, int]]  # code, name, schools, confirmed, certified, ack
+    rows: list[
+        tuple[str, str, int, int, int, int]
+    ]  # code, name, schools, confirmed, certified, ack
     total: tuple[int, int, int, int]
     day: dt.date  # the deadline day (local)
     hours: list[tuple[int, int, int]]  # hour 0..24 -> cumulative confirmed, certified by then
@@ -493,28 +548,36 @@ def progress(*, actor: Actor, round_id: int, area_code: str | None = None) -> Pr
     if area is None:
         counts = {
             a: (n, c, ce, ak)
-            for a, n, c, ce, ak in schools.values("area_id").annotate(
+            for a, n, c, ce, ak in schools.values("area_id")
+            .annotate(
                 n=Count("pk"),
                 c=Count("rounds", filter=Q(rounds__round=r, rounds__confirmed_at__isnull=False)),
                 ce=Count("rounds", filter=Q(rounds__round=r, rounds__certified_at__isnull=False)),
-                ak=Count("rounds", filter=Q(rounds__round=r,
-                                            rounds__acknowledged_at__isnull=False)),
-            ).values_list("area_id", "n", "c", "ce", "ak")
+                ak=Count(
+                    "rounds", filter=Q(rounds__round=r, rounds__acknowledged_at__isnull=False)
+                ),
+            )
+            .values_list("area_id", "n", "c", "ce", "ak")
         }
         for pk, code, name in AreaOffice.objects.order_by("code").values_list("pk", "code", "name"):
             if pk in counts:
                 rows.append((code, name, *counts[pk]))
     else:
         by_school = {
-            sid: (ca, ce, ak) for sid, ca, ce, ak in srs.values_list(
-                "school_id", "confirmed_at", "certified_at", "acknowledged_at")
+            sid: (ca, ce, ak)
+            for sid, ca, ce, ak in srs.values_list(
+                "school_id", "confirmed_at", "certified_at", "acknowledged_at"
+            )
         }
         for pk, smis, name in schools.order_by("smis_code").values_list("pk", "smis_code", "name"):
             ca, ce, ak = by_school.get(pk, (None, None, None))
-            rows.append((smis, name, 1, int(ca is not None), int(ce is not None),
-                         int(ak is not None)))
+            rows.append(
+                (smis, name, 1, int(ca is not None), int(ce is not None), int(ak is not None))
+            )
     total = (
-        sum(x[2] for x in rows), sum(x[3] for x in rows), sum(x[4] for x in rows),
+        sum(x[2] for x in rows),
+        sum(x[3] for x in rows),
+        sum(x[4] for x in rows),
         sum(x[5] for x in rows),
     )
     day = clock.local(r.confirm_closes_at).date()
@@ -522,8 +585,8 @@ def progress(*, actor: Actor, round_id: int, area_code: str | None = None) -> Pr
     hours_c = [0] * 25
     hours_ce = [0] * 25
     before = [0, 0]
-    for ca, ce in srs.values_list("confirmed_at", "certified_at"):
-        for i, stamp in ((0, ca), (1, ce)):
+    for confirmed, certified in srs.values_list("confirmed_at", "certified_at"):
+        for i, stamp in ((0, confirmed), (1, certified)):
             if stamp is None:
                 continue
             offset = (stamp - start).total_seconds() / 3600
@@ -531,23 +594,23 @@ def progress(*, actor: Actor, round_id: int, area_code: str | None = None) -> Pr
                 before[i] += 1
             elif offset < 24:
                 (hours_c if i == 0 else hours_ce)[int(offset) + 1] += 1
-    cum = []
-    c, ce = before
+    cum: list[tuple[int, int, int]] = []
+    n_conf, n_cert = before
     for h in range(25):
-        c += hours_c[h]
-        ce += hours_ce[h]
-        cum.append((h, c, ce))
+        n_conf += hours_c[h]
+        n_cert += hours_ce[h]
+        cum.append((h, n_conf, n_cert))
     return Progress(r, rows, total, day, cum, (before[0], before[1]))
 
 
 def _own_area_code(actor: Actor) -> str:
-    code = AreaOffice.objects.filter(pk=actor.area_id).values_list("code", flat=True).first()
+    code = AreaOffice.objects.filter(pk=actor.area_id or 0).values_list("code", flat=True).first()
     if code is None:
         raise not_in_scope()
     return code
 
 
-# --- dropouts, disadvantaged, five years -------------------------------------------------------------
+# --- dropouts, disadvantaged, five years ----------------------------------------------------------
 
 
 def _scope_q(actor: Actor) -> Q:
@@ -580,8 +643,9 @@ def _by_code(
 
 def dropouts(*, actor: Actor, year: int) -> list[tuple[str, str, int, int]]:
     """Dropouts (status dropout) of the year by reason and sex, in the actor's scope."""
-    qs = Enrolment.objects.filter(_scope_q(actor), academic_year=year,
-                                  status=Enrolment.Status.DROPOUT)
+    qs = Enrolment.objects.filter(
+        _scope_q(actor), academic_year=year, status=Enrolment.Status.DROPOUT
+    )
     pairs = qs.values_list("dropout_reason", "person__sex").annotate(n=Count("pk"))
     return _by_code(pairs, "dropout_reason")
 
@@ -600,12 +664,17 @@ def five_years(*, actor: Actor, year: int) -> list[tuple[int, str, Line]]:
     closed round's sealed counts where there is one, else the live counts (labelled)."""
     from dmc.rounds.models import AcademicYear
 
-    years = [y for y in AcademicYear.objects.filter(year__gt=year - 5, year__lte=year)
-             .order_by("year").values_list("year", flat=True)]
+    years = list(
+        AcademicYear.objects.filter(year__gt=year - 5, year__lte=year)
+        .order_by("year")
+        .values_list("year", flat=True)
+    )
     closed = {}
-    for y, pk, number in Round.objects.filter(
-        academic_year__year__in=years, closed_at__isnull=False
-    ).order_by("number").values_list("academic_year__year", "pk", "number"):
+    for y, pk, number in (
+        Round.objects.filter(academic_year__year__in=years, closed_at__isnull=False)
+        .order_by("number")
+        .values_list("academic_year__year", "pk", "number")
+    ):
         closed[y] = (pk, number)
     out = []
     for y in years:
@@ -615,9 +684,13 @@ def five_years(*, actor: Actor, year: int) -> list[tuple[int, str, Line]]:
             label = tr(f"ปิดรอบระยะที่ {closed[y][1]}", f"closed round {closed[y][1]}")
         line = Line(str(y), str(y))
         if actor.is_school:
-            share = SchoolShare.objects.filter(
-                school_id=actor.school_id, academic_year=y, round_key=key
-            ).values_list("cells", flat=True).first()
+            share = (
+                SchoolShare.objects.filter(
+                    school_id=actor.school_id or 0, academic_year=y, round_key=key
+                )
+                .values_list("cells", flat=True)
+                .first()
+            )
             for v in (share or {}).values():
                 line.add(v)
         else:
