@@ -566,3 +566,15 @@ def test_school_moved_to_another_area_moves_its_numbers(world: World) -> None:
     assert cells[(world.area_b.pk, "05")][2] == 1
     assert rollup.verify(YEAR) == []
     assert AreaOffice.objects.count() == 2
+
+
+def test_rollup_command_verifies_and_rebuilds(world: World) -> None:
+    from django.core.management import CommandError, call_command
+
+    add(world, world.school_a1)
+    call_command("reports_rollup", str(YEAR), "--compact")
+    SchoolGrade.objects.filter(school=world.school_a1).update(rooms=5)  # bypasses the signals
+    with pytest.raises(CommandError):
+        call_command("reports_rollup", str(YEAR))
+    call_command("reports_rollup", str(YEAR), "--rebuild")
+    assert rollup.verify(YEAR) == []
