@@ -228,8 +228,11 @@ def changes(n: int, seed: int = 7) -> tuple[float, int]:
     from dmc.reports.models import SchoolShare
 
     rng = random.Random(seed)
-    ids = list(SchoolShare.objects.filter(academic_year=YEAR, round_key=LIVE).values_list(
-        "school_id", flat=True))
+    ids = list(
+        SchoolShare.objects.filter(academic_year=YEAR, round_key=LIVE).values_list(
+            "school_id", flat=True
+        )
+    )
     t = time.perf_counter()
     for _ in range(n):
         school_id = rng.choice(ids)
@@ -256,7 +259,10 @@ def changes(n: int, seed: int = 7) -> tuple[float, int]:
             if counted:
                 cells[grade][i + 2] -= 1
             rollup.set_share(
-                school_id=school_id, area_id=share.area_ref, year=YEAR, round_key=LIVE,
+                school_id=school_id,
+                area_id=share.area_ref,
+                year=YEAR,
+                round_key=LIVE,
                 cells=cells,
             )
         # compactions run after commit (transaction.on_commit), as in the app
@@ -313,8 +319,12 @@ def main() -> None:
     result["summary_seconds"] = build_summaries()
     print("summaries", result["summary_seconds"], flush=True)
     took, pending = changes(args.changes)
-    result["changes"] = {"n": args.changes, "seconds": round(took, 2), "ms_each":
-                         round(took / args.changes * 1000, 2), "pending_deltas": pending}
+    result["changes"] = {
+        "n": args.changes,
+        "seconds": round(took, 2),
+        "ms_each": round(took / args.changes * 1000, 2),
+        "pending_deltas": pending,
+    }
     print("changes", result["changes"], flush=True)
 
     summary = {k: v[:4] for k, v in rollup.area_cells(YEAR, LIVE).items()}
@@ -328,8 +338,11 @@ def main() -> None:
     rollup_ms = timed(lambda: rollup.area_cells(YEAR, LIVE), args.reads)
     page_ms = timed(lambda: selectors.nation_totals(actor=obec, source=source), args.reads)
     base_ms = timed(base_totals, args.base_runs)
-    for name, values in (("summary read", rollup_ms), ("nation_totals", page_ms),
-                         ("base GROUP BY", base_ms)):
+    for name, values in (
+        ("summary read", rollup_ms),
+        ("nation_totals", page_ms),
+        ("base GROUP BY", base_ms),
+    ):
         result[name] = {
             "runs": len(values),
             "p50_ms": round(statistics.median(values), 2),
@@ -337,7 +350,9 @@ def main() -> None:
             "max_ms": round(max(values), 2),
         }
         print(name, result[name], flush=True)
-    result["ratio_p50"] = round(result["base GROUP BY"]["p50_ms"] / result["summary read"]["p50_ms"])
+    result["ratio_p50"] = round(
+        result["base GROUP BY"]["p50_ms"] / result["summary read"]["p50_ms"]
+    )
     result["ratio_base_p50_over_summary_p95"] = round(
         result["base GROUP BY"]["p50_ms"] / result["summary read"]["p95_ms"]
     )

@@ -26,7 +26,7 @@ from dmc.schools.models import AreaOffice, School, SchoolGrade
 from dmc.schools.services import school_grades_update
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
-from tests.conftest import YEAR, World, login, make_citizen_id
+from tests.conftest import YEAR, World, login, make_citizen_id, set_year_result
 from tests.movement_helpers import at, leave
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def add(
     """A student of the given sex; ``young`` (under 4) and ``old`` (over 20) are not counted."""
     world._seq += 1
     weight, height = MEASURES[age]
-    return student_services.student_add(
+    enrolment = student_services.student_add(
         sat_exam_here=True,
         actor=None,
         school=school,
@@ -65,6 +65,8 @@ def add(
         weight_kg=weight,
         height_cm=height,
     )
+    set_year_result(enrolment, "pass")  # round 3: a complete year-end result (L8)
+    return enrolment
 
 
 def round3() -> Round:
@@ -268,6 +270,30 @@ def test_totals_equal_a_direct_count(
             raise RollbackError
     except RollbackError:
         pass
+
+
+def test_sealed_totals_stay_as_confirmed_and_drop_on_cancel(world: World) -> None:
+    for sex in ("M", "F", "F"):
+        add(world, world.school_a1, "05", sex)
+    add(world, world.school_a2, "05", "M")
+    assert confirm(world, world.school_a1) and confirm(world, world.school_a2)
+    add(world, world.school_b1, "05", "M")  # b1 never confirms
+    obec = world.actors["obec"]
+    sealed = selectors.Source(YEAR, round3())
+    t = selectors.area_totals(actor=obec, code="1001", source=sealed)
+    assert (t.total.cm, t.total.cf) == (2, 2)
+    assert shown(t) == direct_sealed(area_id=world.area_a.pk)
+    b = selectors.area_totals(actor=obec, code="4201", source=sealed)
+    assert b.total.counted == 0 and b.missing == ["42010001"]
+    with at(4, 30, 11):
+        round_services.round_cancel(
+            actor=world.actors["officer_a2"], school=world.school_a2, round_id=round3().pk
+        )
+    t = selectors.area_totals(actor=obec, code="1001", source=sealed)
+    assert (t.total.cm, t.total.cf) == (1, 2) and t.missing == ["10010002"]
+    nation = selectors.nation_totals(actor=obec, source=sealed)
+    assert nation.total.counted == 3
+    assert rollup.verify(YEAR) == []
 
 
 def test_area_number_breaks_down_by_school_and_sums(world: World) -> None:

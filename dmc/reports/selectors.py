@@ -283,9 +283,16 @@ def area_totals(*, actor: Actor, code: str, source: Source) -> Totals:
     parts = []
     parts_total = Line("all", tr("รวม", "Total"))
     missing = []
+    confirmed: set[int] = set()
+    if source.round is not None:
+        confirmed = set(
+            SchoolRound.objects.filter(
+                round=source.round, school__area=area, confirmed_at__isnull=False
+            ).values_list("school_id", flat=True)
+        )
     for pk, smis, name in schools:
         share = shares.get(pk)
-        if share is None and source.round is not None:
+        if source.round is not None and pk not in confirmed:
             missing.append(smis)
             continue
         line = Line(smis, name)
