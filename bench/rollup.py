@@ -1,3 +1,4 @@
+# ruff: noqa: S608, S311  (SQL from our own table names and integers; seeded test data)
 """B2 — national totals from the maintained summaries vs the same GROUP BY on the base tables.
 
 SPEC §11: national totals (area x grade x sex over 6.63 M students) p95 <= 50 ms from summaries
@@ -66,7 +67,7 @@ JOIN {Person._meta.db_table} p ON p.id = e.person_id
 JOIN {School._meta.db_table} s ON s.id = e.school_id
 WHERE e.academic_year = %s AND e.status = 'active'
 GROUP BY s.area_id, e.grade, p.sex
-"""  # noqa: S608 (our own table names)
+"""
 
 
 def _filler(model: type[models.Model], given: dict[str, str]) -> tuple[str, str]:
@@ -211,7 +212,7 @@ def build_summaries() -> dict[str, float]:
           FROM {Enrolment._meta.db_table} e JOIN {Person._meta.db_table} p ON p.id = e.person_id
           WHERE e.academic_year = %s AND e.status = 'active'
           GROUP BY e.school_id, e.grade) t
-        GROUP BY school_id""",  # noqa: S608
+        GROUP BY school_id""",
         [YEAR, YEAR],
     )
     t = time.perf_counter()
@@ -249,7 +250,7 @@ def changes(n: int, seed: int = 7) -> tuple[float, int]:
                       WHERE e.school_id = %s AND e.academic_year = %s AND e.grade = %s
                       AND e.status = 'active' LIMIT 1)
                     RETURNING (SELECT pp.sex FROM {Person._meta.db_table} pp
-                      WHERE pp.id = u.person_id), u.counted""",  # noqa: S608
+                      WHERE pp.id = u.person_id), u.counted""",
                     [school_id, YEAR, grade],
                 )
                 sex, counted = cur.fetchone()
@@ -282,6 +283,11 @@ def base_totals() -> dict[tuple[int, str], list[int]]:
     return out
 
 
+def say(*parts: Any, flush: bool = True) -> None:
+    sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
+    sys.stdout.flush()
+
+
 def timed(fn: Any, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -293,7 +299,7 @@ def timed(fn: Any, n: int) -> list[float]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -315,9 +321,9 @@ def main() -> None:
 
     result: dict[str, Any] = {"schools": args.schools, "students": args.students}
     result["fill_seconds"] = fill(args.schools, args.students)
-    print("filled", result["fill_seconds"], flush=True)
+    say("filled", result["fill_seconds"], flush=True)
     result["summary_seconds"] = build_summaries()
-    print("summaries", result["summary_seconds"], flush=True)
+    say("summaries", result["summary_seconds"], flush=True)
     took, pending = changes(args.changes)
     result["changes"] = {
         "n": args.changes,
@@ -325,13 +331,13 @@ def main() -> None:
         "ms_each": round(took / args.changes * 1000, 2),
         "pending_deltas": pending,
     }
-    print("changes", result["changes"], flush=True)
+    say("changes", result["changes"], flush=True)
 
     summary = {k: v[:4] for k, v in rollup.area_cells(YEAR, LIVE).items()}
     base = base_totals()
     result["equal"] = summary == base
     result["cells"] = len(summary)
-    print("summaries equal the base GROUP BY:", result["equal"], flush=True)
+    say("summaries equal the base GROUP BY:", result["equal"], flush=True)
 
     obec = Actor(user=User(username="bench"), role=Role.OBEC_ADMIN, assignment_id=None)
     source = selectors.Source(YEAR)
@@ -349,7 +355,7 @@ def main() -> None:
             "p95_ms": round(pct(values, 95), 2),
             "max_ms": round(max(values), 2),
         }
-        print(name, result[name], flush=True)
+        say(name, result[name], flush=True)
     result["ratio_p50"] = round(
         result["base GROUP BY"]["p50_ms"] / result["summary read"]["p50_ms"]
     )
@@ -361,7 +367,7 @@ def main() -> None:
     )
     out = ROOT / "bench" / "results" / f"rollup-{args.students}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    say(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
