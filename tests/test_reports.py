@@ -604,3 +604,22 @@ def test_rollup_command_verifies_and_rebuilds(world: World) -> None:
         call_command("reports_rollup", str(YEAR))
     call_command("reports_rollup", str(YEAR), "--rebuild")
     assert rollup.verify(YEAR) == []
+
+
+def test_charts_are_accessible_svg_with_exact_axis_labels() -> None:
+    import re
+
+    from dmc.reports import charts
+
+    svg = str(
+        charts.bar_chart(
+            "t1", "จำนวน <นักเรียน>", "คำอธิบาย & ตาราง", ["ป.1", "ป.2"], [("ชาย", [4, 99])]
+        )
+    )
+    assert svg.startswith("<svg") and 'role="img"' in svg
+    assert '<title id="t1-t">จำนวน &lt;นักเรียน&gt;</title>' in svg
+    assert '<desc id="t1-d">คำอธิบาย &amp; ตาราง</desc>' in svg
+    labels = [int(x.replace(",", "")) for x in re.findall(r'text-anchor="end"[^>]*>([\d,]+)<', svg)]
+    assert labels == [0, 25, 50, 75, 100]
+    line = str(charts.line_chart("t2", "t", "d", ["00:00", "01:00"], [("a", [0, 3])], ceiling=7))
+    assert "<polyline" in line and "stroke-dasharray" in line

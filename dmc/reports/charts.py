@@ -14,11 +14,20 @@ from django.utils.safestring import SafeString, mark_safe
 PALETTE = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
 
 
+TICKS = 4  # grid lines above zero
+
+
 def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    step = 10 ** (len(str(value)) - 1)
-    return ((value + step - 1) // step) * step
+    """The axis top: TICKS equal whole steps of 1, 2, 2.5 or 5 x 10^n covering ``value`` (labels exact)."""
+    need = max(value, 1) / TICKS
+    magnitude = 1
+    while magnitude * 10 <= need:
+        magnitude *= 10
+    for factor in (1, 2, 2.5, 5, 10):
+        step = factor * magnitude
+        if step >= need and step == int(step):
+            return int(step) * TICKS
+    return 10 * magnitude * TICKS  # pragma: no cover
 
 
 def _fmt(n: int) -> str:
@@ -36,9 +45,9 @@ def _frame(uid: str, title: str, desc: str, width: int, height: int, body: list[
 
 def _axis(left: int, top: int, plot_w: int, plot_h: int, top_value: int) -> list[str]:
     out = []
-    for i in range(5):
-        value = top_value * i // 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):
+        value = top_value * i // TICKS
+        y = top + plot_h - plot_h * i / TICKS
         out.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">'
@@ -101,7 +110,7 @@ def line_chart(
 ) -> SafeString:
     """Lines over ordered labels (e.g. the hours of a day), optionally with a ceiling line."""
     width, height, left, top, bottom = 720, 300, 56, 30, 40
-    plot_w, plot_h = width - left - 10, height - top - bottom
+    plot_w, plot_h = width - left - 24, height - top - bottom
     peak = max([v for _n, vals in series for v in vals] + [ceiling or 0, 0])
     top_value = _nice_max(peak)
     body = _axis(left, top, plot_w, plot_h, top_value)
