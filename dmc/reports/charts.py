@@ -18,7 +18,8 @@ TICKS = 4  # grid lines above zero
 
 
 def _nice_max(value: int) -> int:
-    """The axis top: TICKS equal whole steps of 1, 2, 2.5 or 5 x 10^n covering ``value`` (labels exact)."""
+    """The axis top: TICKS equal whole steps of 1, 2, 2.5 or 5 x 10^n covering ``value``
+    (so every axis label is exact)."""
     need = max(value, 1) / TICKS
     magnitude = 1
     while magnitude * 10 <= need:
