@@ -78,17 +78,33 @@ def _deltas(year: int, round_key: int, area: int, cells: Cells, sign: int) -> li
     ]
 
 
-def set_share(
-    *, school_id: int, area_id: int, year: int, round_key: int, cells: Cells
-) -> SchoolShare:
-    """Make ``cells`` the school's contribution and append the difference. Call inside the
-    transaction that made the change (the caller holds the school's lock)."""
-    cells = _clean(cells)
-    share = (
+def _locked_share(school_id: int, year: int, round_key: int) -> SchoolShare | None:
+    return (
         SchoolShare.objects.select_for_update()
         .filter(school_id=school_id, academic_year=year, round_key=round_key)
         .first()
     )
+
+
+_READ = object()  # set_share reads (and locks) the share itself
+
+
+def set_share(
+    *,
+    school_id: int,
+    area_id: int,
+    year: int,
+    round_key: int,
+    cells: Cells,
+    share: SchoolShare | None | object = _READ,
+) -> SchoolShare:
+    """Make ``cells`` the school's contribution and append the difference. Call inside the
+    transaction that made the change (the caller holds the school's lock); ``share`` is the
+    school's share row when the caller has already read it for update."""
+    cells = _clean(cells)
+    if share is _READ:
+        share = _locked_share(school_id, year, round_key)
+    assert share is None or isinstance(share, SchoolShare)
     deltas: list[CellDelta] = []
     if share is None:
         deltas = _deltas(year, round_key, area_id, cells, +1)
@@ -146,9 +162,7 @@ def _live_cells(school_id: int, year: int) -> Cells:
 
 def _on_stats_saved(sender: Any, instance: Any, update_fields: Any = None, **kw: Any) -> None:
     year, school_id = instance.academic_year, instance.school_id
-    share = SchoolShare.objects.filter(
-        school_id=school_id, academic_year=year, round_key=LIVE
-    ).first()
+    share = _locked_share(school_id, year, LIVE)
     # ``stats.rebuild`` saves through update_or_create (which names ``as_of``): re-read the
     # rooms and the area then, as for a new row; a student change saves only the sums
     full = update_fields is None or "as_of" in update_fields
@@ -164,6 +178,7 @@ def _on_stats_saved(sender: Any, instance: Any, update_fields: Any = None, **kw:
         year=year,
         round_key=LIVE,
         cells=cells_from_totals(instance.totals or {}, rooms),
+        share=share,
     )
 
 
@@ -255,8 +270,11 @@ def area_cells(
     with connection.cursor() as cur:
         cur.execute(sql, params + params)
         rows = cur.fetchall()
+    # SUM over integer columns comes back as int on both databases (no Decimal to convert)
     return {
-        (int(a), g): [int(x) for x in vals] for a, g, *vals in rows if any(int(x) for x in vals)
+        (a, g): [m, f, cm, cf, rooms]
+        for a, g, m, f, cm, cf, rooms in rows
+        if m or f or cm or cf or rooms
     }
 
 
