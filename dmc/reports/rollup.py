@@ -96,7 +96,7 @@ def set_share(
     year: int,
     round_key: int,
     cells: Cells,
-    share: SchoolShare | None | object = _READ,
+    share: SchoolShare | object | None = _READ,
 ) -> SchoolShare:
     """Make ``cells`` the school's contribution and append the difference. Call inside the
     transaction that made the change (the caller holds the school's lock); ``share`` is the
