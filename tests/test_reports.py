@@ -375,6 +375,13 @@ def test_drill_down_masks_ids_and_area_reads_are_audited(world: World, client: A
     assert mask_person_id(e.person.person_id) in body
     assert e.person.first_name in body
     assert AuditEvent.objects.filter(action="report.students_read").count() == 1
+    client.get("/reports/schools/10010001/students/?grade=05&format=xlsx")
+    assert AuditEvent.objects.filter(action="report.students_export").count() == 1
+    login(client, world.users["officer_a1"])  # the school's own list: read freely, export logged
+    client.get("/reports/schools/10010001/students/?grade=05")
+    assert AuditEvent.objects.filter(action="report.students_read").count() == 1
+    client.get("/reports/schools/10010001/students/?grade=05&format=xlsx")
+    assert AuditEvent.objects.filter(action="report.students_export").count() == 2
     login(client, world.users["area_b"])
     assert client.get("/reports/schools/10010001/students/?grade=05").status_code == 403
     assert client.get("/reports/areas/1001/").status_code == 403

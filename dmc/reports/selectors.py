@@ -390,7 +390,8 @@ def drill_students(
     limit: int | None = DRILL_LIMIT,
 ) -> tuple[School, list[Student], int]:
     """The students behind one number of a school (scoped): (school, rows, how many in all).
-    Citizen IDs are masked. Area and OBEC reads of the list are audit-logged (PDPA)."""
+    Citizen IDs are masked. Area and OBEC reads of the list, and every full export
+    (``limit=None``, the XLSX), are audit-logged (PDPA)."""
     from dmc.core import audit
     from dmc.core.ids import mask_person_id
 
@@ -458,10 +459,11 @@ def drill_students(
                     r.counted,
                 )
             )
-    if not actor.is_school:
+    exported = limit is None  # the whole list, for a file: an identifiable export
+    if exported or not actor.is_school:
         audit.record(
             actor=actor,
-            action="report.students_read",
+            action="report.students_export" if exported else "report.students_read",
             target=school,
             after={
                 "year": source.year,
