@@ -95,6 +95,15 @@ def counted(facts: StudentFacts, academic_year: int) -> bool:
     return COUNT_MIN_AGE <= age <= COUNT_MAX_AGE
 
 
+def counted_birth_range(academic_year: int) -> tuple[dt.date, dt.date]:
+    """D4 as a range of birth dates, for set-based SQL: counted ⟺ ``after < birth <= by``
+    (the same rule as ``counted``; a test compares them day by day across the edges)."""
+    ref = age_reference(academic_year)  # 16 May: never 29 February
+    by = ref.replace(year=ref.year - COUNT_MIN_AGE)
+    after = ref.replace(year=ref.year - COUNT_MAX_AGE - 1)
+    return after, by
+
+
 def student_checks(facts: StudentFacts, *, academic_year: int, as_of: dt.date) -> list[str]:
     """Checklist keys triggered by one active student (see ``rulebook.CHECKS``)."""
     keys: list[str] = []

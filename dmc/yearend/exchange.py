@@ -162,14 +162,19 @@ def read_entries(
     refused: list[Refusal] = []
     count = 0
     with open_table(path, filename=filename, limits=SCHOOL) as table:
-        table._start()
         cols = _columns(table.header)
         for number, values in table:
-            count += 1
             no = _student_no(_cell(values, cols["student_no"]))
             result = _cell(values, cols.get("result"))
             if result is not None and clean_text(str(result)) == "3.1.8":
                 continue  # the workbook marks 3.1.8 students; nothing to record
+            cells = [
+                _cell(values, cols.get(k))
+                for k in ("result", "years_studied", "failed_evaluations", "destination")
+            ]
+            if not no and all(c is None for c in cells):
+                continue  # a note row (the workbook's code legend), nothing to record
+            count += 1
             if not no or no not in ids:
                 err = DmcError(ErrorCode.YEAR_END_STUDENT_UNKNOWN, value=no or "-", year=year)
                 refused.append(Refusal(0, number, err.code.value, err.message, {}))

@@ -14,22 +14,26 @@ from Y's end-of-year results.
 Year Y is not changed. One ``RolloverJob`` per year; schools are processed in batches, each batch
 in one transaction with its ``RolloverSchool`` rows, the new enrolments (``INSERT … SELECT``,
 ``ON CONFLICT DO NOTHING`` so a student already active in Y+1 or a taken student number is
-skipped and counted as a conflict), Y+1's grade/room rows and statistics, and one audit event
-per school. A rerun does nothing; an interrupted run resumes with the schools not yet done.
+skipped and counted as a conflict; D4's ``counted`` set in the same statement), Y+1's grade/room
+rows, the schools' head counts (one GROUP BY; the per-student checks are evaluated when the
+school is first used in Y+1, at the as-of date then in force) and one audit event per school.
+A rerun does nothing; an interrupted run resumes with the schools not yet done.
 ``plan`` is the dry run: the same classification, nothing written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Count
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Count, Exists, OuterRef
 
 from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role
@@ -37,11 +41,11 @@ from dmc.core import audit, clock
 from dmc.core.codes import GRADES, TERMINAL_GRADES
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.thai import format_datetime_be
+from dmc.rounds import checks, stats
 from dmc.rounds import services as round_services
-from dmc.rounds import stats
 from dmc.rounds.models import AcademicYear, MenuWindow, Round
 from dmc.schools.models import School, SchoolGrade
-from dmc.students.models import Enrolment
+from dmc.students.models import Enrolment, Person
 from dmc.yearend.models import RolloverJob, RolloverSchool
 
 CATEGORIES = (
@@ -157,14 +161,17 @@ def _already_next_year(school_ids: list[int], year: int) -> dict[int, int]:
 
 
 def scope_schools(actor: Actor | None, year: int) -> list[int]:
-    """The schools a rollover report covers for the actor: those with enrolments in ``year``."""
-    qs = Enrolment.objects.filter(academic_year=year)
+    """The schools a rollover report covers for the actor: those with enrolments in ``year``
+    (one index probe per school, not a scan of the year's enrolments)."""
+    qs = School.objects.filter(
+        Exists(Enrolment.objects.filter(school_id=OuterRef("pk"), academic_year=year))
+    )
     if actor is not None and not actor.is_obec:
         if actor.is_area:
-            qs = qs.filter(school__area_id=actor.area_id)
+            qs = qs.filter(area_id=actor.area_id)
         else:
-            qs = qs.filter(school_id=actor.school_id or 0)
-    return sorted(set(qs.values_list("school_id", flat=True).distinct()))
+            qs = qs.filter(pk=actor.school_id or 0)
+    return list(qs.order_by("pk").values_list("pk", flat=True))
 
 
 def plan(*, actor: Actor | None, year: int) -> dict[int, SchoolPlan]:
@@ -244,15 +251,18 @@ def prepare_next_year(actor: Actor | None, year: int) -> AcademicYear:
 # --- the job ---------------------------------------------------------------------------------
 
 
-def _insert_sql() -> str:
+@functools.lru_cache(maxsize=8)
+def _insert_sql(n_schools: int) -> str:
     """``INSERT … SELECT`` of one school's carried students into Y+1 (portable: SQLite 3.24+
     and PostgreSQL both take ``ON CONFLICT DO NOTHING`` for the partial unique indexes)."""
     e = Enrolment._meta.db_table
     g = SchoolGrade._meta.db_table
+    p = Person._meta.db_table
     next_case = " ".join(f"WHEN '{a}' THEN '{b}'" for a, b in _NEXT.items())
     promote = "(e.year_result = 'pass' AND NOT e.tracked_318)"
     target = f"(CASE WHEN {promote} THEN (CASE e.grade {next_case} END) ELSE e.grade END)"
     terminal = ", ".join(f"'{t}'" for t in sorted(TERMINAL_GRADES))
+    schools = ", ".join(f"%(s{i})s" for i in range(n_schools))
     # identifiers from the model's metadata and literals from the grade code list only; every
     # value is a bound parameter
     return f"""
@@ -266,22 +276,28 @@ def _insert_sql() -> str:
             e.person_id, e.school_id, %(to_year)s, e.student_no, {target},
             CASE WHEN g.rooms >= e.room THEN e.room ELSE 1 END,
             'active', e.tracked_318, e.weight_kg, e.height_cm, e.admitted_on, NULL, '', '',
-            '', NULL, '', NULL, '', '', '', %(true)s, 1, %(now)s, %(now)s
+            '', NULL, '', NULL, '', '', '',
+            (p.birth_date > %(born_after)s AND p.birth_date <= %(born_by)s), 1, %(now)s, %(now)s
         FROM {e} e
+        JOIN {p} p ON p.id = e.person_id
         LEFT JOIN {g} g
             ON g.school_id = e.school_id AND g.academic_year = %(year)s AND g.grade = {target}
-        WHERE e.school_id = %(school)s AND e.academic_year = %(year)s AND e.status = 'active'
+        WHERE e.school_id IN ({schools}) AND e.academic_year = %(year)s
+            AND e.status = 'active'
             AND NOT ({promote} AND e.grade IN ({terminal}))
             AND (NOT {promote} OR g.id IS NOT NULL)
         ON CONFLICT DO NOTHING
+        RETURNING school_id
     """  # noqa: S608
 
 
-_INSERT_SQL = _insert_sql()
-_GRADES_SQL = f"""
+@functools.lru_cache(maxsize=8)
+def _grades_sql(n_schools: int) -> str:
+    schools = ", ".join(f"%(s{i})s" for i in range(n_schools))
+    return f"""
     INSERT INTO {SchoolGrade._meta.db_table} (school_id, academic_year, grade, rooms)
     SELECT school_id, %(to_year)s, grade, rooms FROM {SchoolGrade._meta.db_table}
-    WHERE school_id = %(school)s AND academic_year = %(year)s
+    WHERE school_id IN ({schools}) AND academic_year = %(year)s
     ON CONFLICT DO NOTHING
 """  # noqa: S608 (table name from the model's metadata)
 
@@ -336,20 +352,26 @@ def start(*, actor: Actor | None, year: int) -> RolloverJob:
     return job
 
 
-def _roll_school(job: RolloverJob, school_id: int, plan_: SchoolPlan, now: dt.datetime) -> None:
+def _roll_batch(job: RolloverJob, plans: dict[int, SchoolPlan], now: dt.datetime) -> None:
+    """Y+1's grades and carried students for a batch of schools (two statements); the rows
+    not inserted (already active in Y+1, or a student number taken) are the conflicts."""
+    born_after, born_by = checks.counted_birth_range(job.to_year)
+    ids = list(plans)
     params: dict[str, Any] = {
         "year": job.from_year,
         "to_year": job.to_year,
-        "school": school_id,
         "now": now,
-        "true": True,
+        "born_after": born_after,
+        "born_by": born_by,
+        **{f"s{i}": sid for i, sid in enumerate(ids)},
     }
     with connection.cursor() as cur:
-        cur.execute(_GRADES_SQL, params)
-        cur.execute(_INSERT_SQL, params)
-        inserted = max(cur.rowcount, 0)
-    carried = sum(plan_.counts.get(c, 0) for c in CARRIED)
-    plan_.counts["conflict"] = carried - inserted
+        cur.execute(_grades_sql(len(ids)), params)
+        cur.execute(_insert_sql(len(ids)), params)
+        inserted = Counter(row[0] for row in cur.fetchall())
+    for sid, plan_ in plans.items():
+        carried = sum(plan_.counts.get(c, 0) for c in CARRIED)
+        plan_.counts["conflict"] = carried - inserted.get(sid, 0)
 
 
 def run(
@@ -371,9 +393,8 @@ def run(
                 now = clock.now()
                 plans = _classify(batch, job.from_year)
                 events, rows = [], []
+                _roll_batch(job, plans, now)
                 for sid in batch:
-                    _roll_school(job, sid, plans[sid], now)
-                    stats.rebuild(School(pk=sid), job.to_year)
                     counts = plans[sid].as_dict()
                     rows.append(RolloverSchool(job=job, school_id=sid, counts=counts, done_at=now))
                     events.append(
@@ -386,6 +407,7 @@ def run(
                             area_id=areas.get(sid),
                         )
                     )
+                stats.seed_totals(batch, job.to_year)
                 RolloverSchool.objects.bulk_create(rows)
                 audit.record_many(events)
                 locked = RolloverJob.objects.select_for_update().get(pk=job.pk)
@@ -424,3 +446,20 @@ def rollover(
     if job.state == RolloverJob.State.DONE:
         return job
     return run(job, actor=actor, batch_schools=batch_schools, **kwargs)
+
+
+def run_in_background(job_id: int, actor: Actor | None) -> None:
+    """Run a started job in a thread of this web process (the job is resumable, so a restart
+    loses at most the batch in flight; ``dmc rollover`` runs the same job from the command line,
+    which is what OBEC should use at national scale)."""
+
+    def work() -> None:
+        close_old_connections()
+        try:
+            run(RolloverJob.objects.get(pk=job_id), actor=actor)
+        except Exception:  # noqa: S110 - run() records the failure on the job
+            pass
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=work, name=f"rollover-{job_id}", daemon=True).start()

@@ -5,10 +5,8 @@ progress). Everything goes through ``services``/``rollover``; the pages only ren
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Any
 
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -277,23 +275,6 @@ def learning_overview(request: HttpRequest) -> HttpResponse:
 # --- rollover ----------------------------------------------------------------------------------
 
 
-def _run_in_background(job_id: int, actor: Any) -> None:
-    """Run the job in a thread of this process (it is resumable, so a restart loses at most the
-    batch in flight; `dmc rollover` runs the same job from the command line)."""
-
-    def work() -> None:
-        close_old_connections()
-        try:
-            job = RolloverJob.objects.get(pk=job_id)
-            rollover.run(job, actor=actor)
-        except Exception:  # noqa: S110 - the job records its failure; the page shows it
-            pass
-        finally:
-            close_old_connections()
-
-    threading.Thread(target=work, name=f"rollover-{job_id}", daemon=True).start()
-
-
 @actor_required
 def rollover_page(request: HttpRequest) -> HttpResponse:
     """OBEC: the dry run per area (and nation), start/resume, progress. Area officers see their
@@ -313,7 +294,7 @@ def rollover_page(request: HttpRequest) -> HttpResponse:
         try:
             started = rollover.start(actor=actor, year=year)
             if started.state == RolloverJob.State.RUNNING:
-                _run_in_background(started.pk, actor)
+                rollover.run_in_background(started.pk, actor)
             return redirect(f"{reverse('rollover')}?year={year}")
         except DmcError as exc:
             error, status = exc.message, exc.http_status
