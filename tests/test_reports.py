@@ -630,3 +630,30 @@ def test_charts_are_accessible_svg_with_exact_axis_labels() -> None:
     assert labels == [0, 25, 50, 75, 100]
     line = str(charts.line_chart("t2", "t", "d", ["00:00", "01:00"], [("a", [0, 3])], ceiling=7))
     assert "<polyline" in line and "stroke-dasharray" in line
+
+
+def test_rollover_keeps_the_next_years_rollup(world: World) -> None:
+    """The rollover writes the next year's stats in bulk; the roll-up follows (and the closed
+    round's sealed counts are what the five-year table shows for the year)."""
+    from dmc.core import clock
+    from dmc.yearend import rollover
+    from tests.test_yearend import AFTER_CLOSE, close_round3
+
+    add(world, world.school_a1, "05", "M")
+    add(world, world.school_b1, "06", "F")
+    assert confirm(world, world.school_a1)
+    close_round3(world)
+    with clock.frozen(AFTER_CLOSE):
+        rollover.rollover(actor=world.actors["obec"], year=YEAR, batch_schools=2)
+    rolled = Enrolment.objects.filter(academic_year=YEAR + 1, status=Enrolment.Status.ACTIVE)
+    assert rolled.exists()
+    assert rollup.verify(YEAR + 1) == []
+    t = selectors.nation_totals(actor=world.actors["obec"], source=selectors.Source(YEAR + 1))
+    direct: Cells = {}
+    for grade, sex, counted in rolled.values_list("grade", "person__sex", "counted"):
+        cell = direct.setdefault((grade, sex), [0, 0])
+        cell[0] += 1
+        cell[1] += int(counted)
+    assert shown(t) == direct
+    years = selectors.five_years(actor=world.actors["obec"], year=YEAR)
+    assert years[-1][2].counted == 1  # 2564: round 3 closed with only school a1 confirmed

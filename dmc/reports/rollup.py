@@ -198,6 +198,43 @@ def resync_school(school_id: int, year: int) -> None:
         )
 
 
+def resync_schools(school_ids: list[int], year: int) -> None:
+    """``resync_school`` for a batch written in bulk (the rollover's ``stats.seed_totals``), in
+    a few queries: call inside the transaction that wrote them."""
+    from dmc.rounds.models import SchoolYearStats
+    from dmc.schools.models import School, SchoolGrade
+
+    if not school_ids:
+        return
+    rooms: dict[int, dict[str, int]] = {}
+    for sid, grade, n in SchoolGrade.objects.filter(
+        school_id__in=school_ids, academic_year=year
+    ).values_list("school_id", "grade", "rooms"):
+        rooms.setdefault(sid, {})[grade] = n
+    totals = dict(
+        SchoolYearStats.objects.filter(school_id__in=school_ids, academic_year=year).values_list(
+            "school_id", "totals"
+        )
+    )
+    areas = dict(School.objects.filter(pk__in=school_ids).values_list("pk", "area_id"))
+    with transaction.atomic():
+        shares = {
+            s.school_id: s
+            for s in SchoolShare.objects.select_for_update().filter(
+                school_id__in=school_ids, academic_year=year, round_key=LIVE
+            )
+        }
+        for sid in sorted(school_ids):
+            set_share(
+                school_id=sid,
+                area_id=areas[sid],
+                year=year,
+                round_key=LIVE,
+                cells=cells_from_totals(totals.get(sid) or {}, rooms.get(sid, {})),
+                share=shares.get(sid),
+            )
+
+
 def _sealed_cells(sr: Any) -> Cells:
     from dmc.rounds.models import Snapshot
 
