@@ -368,7 +368,11 @@ def test_drill_down_masks_ids_and_area_reads_are_audited(world: World, client: A
 
     e = add(world, world.school_a1)
     login(client, world.users["area_a"])
-    r = client.get("/reports/schools/10010001/students/?grade=05&sex=M&kind=counted")
+    url = "/reports/schools/10010001/students/?grade=05&sex=M&kind=counted"
+    refused = client.get(url)  # PDPA (issue 9): an area office states a purpose first
+    assert refused.status_code == 302 and "/privacy/purpose/" in refused["Location"]
+    state_purpose(client, "10010001")
+    r = client.get(url)
     body = r.content.decode()
     assert r.status_code == 200
     assert e.person.person_id not in body
@@ -387,8 +391,14 @@ def test_drill_down_masks_ids_and_area_reads_are_audited(world: World, client: A
     assert client.get("/reports/areas/1001/").status_code == 403
 
 
+def state_purpose(client: Any, smis: str) -> None:
+    r = client.post("/privacy/purpose/", {"school": smis, "code": "01", "next": "/"})
+    assert r.status_code == 302
+
+
 def test_bad_parameters_are_specific_errors(world: World, client: Any) -> None:
     login(client, world.users["obec"])
+    state_purpose(client, "10010001")
     for url in (
         "/reports/nation/?year=abc",
         "/reports/nation/?src=9",
@@ -448,6 +458,7 @@ def test_pages_render_with_charts_and_download_xlsx(world: World, client: Any) -
         client.get("/reports/areas/1001/cell/?grade=05&sex=M&kind=counted&format=xlsx").content
     )
     assert cell[1][0] == "10010001" and cell[-1][2] == 1
+    state_purpose(client, "10010001")
     drill = _sheet(
         client.get("/reports/schools/10010001/students/?grade=05&kind=excluded&format=xlsx").content
     )

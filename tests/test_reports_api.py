@@ -27,11 +27,13 @@ def test_area_totals_and_students_over_the_api(world: World) -> None:
     assert body["scope"] == "area" and body["source"] == "live" and body["year"] == YEAR
     assert body["total"]["female"] == 1 and body["total"]["excluded"] == 1
     assert [p["key"] for p in body["parts"]] == ["10010001", "10010002"]
-    students = area.get("/api/v1/reports/students/10010001?grade=05&sex=F").json()
+    refused = area.get("/api/v1/reports/students/10010001?grade=05&sex=F")
+    assert refused.status_code == 400 and refused.json()["code"] == "access_purpose_required"
+    students = area.get("/api/v1/reports/students/10010001?grade=05&sex=F&purpose_code=01").json()
     assert students["count"] == 1
     assert students["students"][0]["person_id_masked"] == mask_person_id(e.person.person_id)
     assert e.person.person_id not in str(students)
-    excluded = area.get("/api/v1/reports/students/10010002?kind=excluded").json()
+    excluded = area.get("/api/v1/reports/students/10010002?kind=excluded&purpose_code=01").json()
     assert excluded["count"] == 1
 
 
@@ -44,7 +46,7 @@ def test_area_totals_and_students_over_the_api(world: World) -> None:
         ("officer_a1", "/api/v1/reports/totals/nation", 403, "not_in_scope"),
         ("obec", "/api/v1/reports/totals/areas/9999", 404, "not_found"),
         ("obec", "/api/v1/reports/totals/nation?src=7", 400, "validation"),
-        ("obec", "/api/v1/reports/students/10010001?grade=99", 400, "validation"),
+        ("obec", "/api/v1/reports/students/10010001?grade=99&purpose_code=01", 400, "validation"),
         ("obec", "/api/v1/reports/progress/999999", 404, "not_found"),
     ],
 )

@@ -176,7 +176,8 @@ def totals_school(request: HttpRequest, smis_code: str, q: Query[SourceQuery]) -
     summary="The students behind a number",
     description="One cell of a school's totals: `grade` (01-18, empty = all), `sex` (M/F,"
     " empty = both), `kind` (counted / excluded / all). Citizen IDs are masked; area and OBEC"
-    " reads are audit-logged. At most 2,000 rows (`count` is the full number). 400 `validation`"
+    " reads state a purpose (`purpose_code`, `purpose_text`; 400 `access_purpose_required` without"
+    " one) and are logged. At most 2,000 rows (`count` is the full number). 400 `validation`"
     " for a malformed parameter, 403 `not_in_scope`. " + SOURCE_DOC,
 )
 def students(
@@ -187,14 +188,28 @@ def students(
     sex: str = "",
     kind: Literal["counted", "excluded", "all"] = "counted",
 ) -> dict[str, Any]:
+    from dmc.core.models import AccessEvent
+    from dmc.privacy import access
+
+    actor = api_actor(request)
     source = selectors.source_of(q.year, q.src)
+    scoped = selectors.require_school(actor, smis_code)
+    purpose = access.api_purpose(request, actor, scoped.pk)  # PDPA (issue 9)
     school, rows, n = selectors.drill_students(
-        actor=api_actor(request),
+        actor=actor,
         smis_code=smis_code,
         source=source,
         grade=grade,
         sex=sex,
         kind=kind,
+    )
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.API_LIST,
+        school_id=school.pk,
+        purpose=purpose,
+        academic_year=source.year,
+        rows=len(rows),
     )
     return {"school_code": school.smis_code, "count": n, "students": [s.__dict__ for s in rows]}
 

@@ -17,8 +17,10 @@ from dmc.accounts.web import actor_of, actor_required
 from dmc.core import clock
 from dmc.core.codes import GRADES
 from dmc.core.i18n import tr
+from dmc.core.models import AccessEvent
 from dmc.core.thai import format_date_be
 from dmc.exchange.xlsx import write_table
+from dmc.privacy import access
 from dmc.reports import charts, jobs, selectors
 from dmc.reports.selectors import Line, Source, Totals
 from dmc.rounds import selectors as round_selectors
@@ -288,10 +290,15 @@ def nation_cell(request: HttpRequest) -> HttpResponse:
 @actor_required
 def students(request: HttpRequest, smis_code: str) -> HttpResponse:
     """The students behind one number of a school (masked IDs)."""
+    actor = actor_of(request)
     source, args = _source(request), _drill_args(request)
     want_xlsx = request.GET.get("format") == "xlsx"
+    scoped = selectors.require_school(actor, smis_code)
+    gate = access.web_gate(request, actor, scoped.pk, scoped.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
     school, rows, n = selectors.drill_students(
-        actor=actor_of(request),
+        actor=actor,
         smis_code=smis_code,
         source=source,
         limit=None if want_xlsx else selectors.DRILL_LIMIT,
@@ -321,10 +328,27 @@ def students(request: HttpRequest, smis_code: str) -> HttpResponse:
         ]
         for s in rows
     ]
-    if want_xlsx:
+    purpose = gate if isinstance(gate, access.Purpose) else None
+    if want_xlsx:  # an identifiable export: logged for every role
+        access.record(
+            actor=actor,
+            kind=AccessEvent.Kind.EXPORT,
+            school_id=school.pk,
+            purpose=purpose,
+            academic_year=source.year,
+            rows=n,
+        )
         return _xlsx(
             f"students-{smis_code}-{source.year}-{source.param}", school.name, headers, table
         )
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.LIST,
+        school_id=school.pk,
+        purpose=purpose,
+        academic_year=source.year,
+        rows=len(rows),
+    )
     return render(
         request,
         "dmc/reports_students.html",

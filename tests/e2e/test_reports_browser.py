@@ -41,6 +41,9 @@ def test_area_officer_drills_from_the_dashboard_to_the_students(
     expect(page.locator("#cell-table tfoot")).to_contain_text("3")
     expect(page.locator("#cell-table tbody tr")).to_have_count(2)
     page.locator("a[data-part='10010001']").click()
+    # PDPA (issue 9): the area office states why it opens the school's children's names
+    page.locator("select[name=code]").select_option("01")
+    page.get_by_role("button", name="ยืนยันและดูข้อมูล").click()
     expect(page.locator("#drill-count")).to_contain_text("2")
     rows = page.locator("#students-table tbody tr")
     expect(rows).to_have_count(2)
