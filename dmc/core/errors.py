@@ -112,6 +112,12 @@ class ErrorCode(StrEnum):
     SCHOOL_UNKNOWN = "school_unknown"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
+    # nutrition, per-head budget, certificate (issue 7)
+    NUTRITION_REFERENCE_INVALID = "nutrition_reference_invalid"
+    NUTRITION_REFERENCE_UNKNOWN = "nutrition_reference_unknown"
+    BUDGET_RATES_INVALID = "budget_rates_invalid"
+    BUDGET_NO_RATES = "budget_no_rates"
+    BUDGET_ROUND_NOT_FUNDED = "budget_round_not_funded"
     # issue 8: load shedding (dmc/perf)
     SERVER_BUSY = "server_busy"
     RATE_LIMITED = "rate_limited"
@@ -515,6 +521,27 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (ในไฟล์: {file}, ในระบบ: {current})",
         "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
         " {current})",
+    ),
+    # nutrition, per-head budget, certificate (issue 7)
+    ErrorCode.NUTRITION_REFERENCE_INVALID: (
+        "ไฟล์เกณฑ์อ้างอิง {source} ไม่ถูกต้อง (บรรทัด {line}): {reason_th}",
+        "The growth reference file {source} is invalid (line {line}): {reason_en}",
+    ),
+    ErrorCode.NUTRITION_REFERENCE_UNKNOWN: (
+        "ไม่รู้จักเกณฑ์อ้างอิง '{key}' (ที่มี: {known})",
+        "Unknown growth reference '{key}' (available: {known})",
+    ),
+    ErrorCode.BUDGET_RATES_INVALID: (
+        "ไฟล์อัตราเงินอุดหนุน {source} ไม่ถูกต้อง ({where}): {reason_th}",
+        "The subsidy rate file {source} is invalid ({where}): {reason_en}",
+    ),
+    ErrorCode.BUDGET_NO_RATES: (
+        "ไม่มีตารางอัตราเงินอุดหนุนที่มีผล ณ วันที่ {date}",
+        "No subsidy rate table is in effect on {date}",
+    ),
+    ErrorCode.BUDGET_ROUND_NOT_FUNDED: (
+        "รอบที่ {round} ไม่ใช้จัดสรรเงินอุดหนุนรายหัวตามตารางอัตรา {table}",
+        "Round {round} does not drive a per-head allocation under the rate table {table}",
     ),
     # issue 8: load shedding (dmc/perf)
     ErrorCode.SERVER_BUSY: (
