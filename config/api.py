@@ -127,6 +127,7 @@ from dmc.accounts.api import router as accounts_router  # noqa: E402
 from dmc.cases.api import router as cases_router  # noqa: E402
 from dmc.exchange.api import router as exchange_router  # noqa: E402
 from dmc.exchange.import_api import router as import_router  # noqa: E402
+from dmc.reports.api import router as reports_router  # noqa: E402  (issue 7)
 from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
@@ -150,3 +151,4 @@ api.add_router("/budget", budget_router)
 from dmc.privacy.api import router as privacy_router  # noqa: E402
 
 api.add_router("/", privacy_router)
+api.add_router("/reports", reports_router)  # issue 7

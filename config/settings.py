@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "dmc.nutrition",  # issue 7
     "dmc.budget",  # issue 7
     "dmc.privacy",
+    "dmc.reports",  # issue 7: totals, dashboards
 ]
 
 MIDDLEWARE = [

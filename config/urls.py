@@ -9,6 +9,7 @@ from dmc.exchange import import_views as imports
 from dmc.exchange import views as exchange
 from dmc.nutrition import views as nutrition  # issue 7
 from dmc.privacy import views as privacy
+from dmc.reports import views as reports
 from dmc.rounds import certificate  # issue 7
 from dmc.rounds import views as rounds
 from dmc.schools import views as schools
@@ -90,4 +91,17 @@ urlpatterns = [
     path("budget/", budget.budget_page, name="budget"),
     path("budget/table.xlsx", budget.budget_xlsx, name="budget-xlsx"),
     path("round/certificate.pdf", certificate.certificate_pdf, name="round-certificate"),
+    # issue 7: reports and dashboards
+    path("reports/", reports.reports_home, name="reports-home"),
+    path("reports/nation/", reports.totals_nation, name="reports-nation"),
+    path("reports/nation/cell/", reports.nation_cell, name="reports-nation-cell"),
+    path("reports/areas/<str:code>/", reports.totals_area, name="reports-area"),
+    path("reports/areas/<str:code>/cell/", reports.area_cell, name="reports-area-cell"),
+    path("reports/schools/<str:smis_code>/", reports.totals_school, name="reports-school"),
+    path("reports/schools/<str:smis_code>/students/", reports.students, name="reports-students"),
+    path("reports/progress/", reports.progress, name="reports-progress"),
+    path("reports/summary/", reports.summary, name="reports-summary"),
+    path("reports/jobs/", reports.job_start, name="reports-job-start"),
+    path("reports/jobs/<int:job_id>/", reports.job_status, name="reports-job"),
+    path("reports/jobs/<int:job_id>/download/", reports.job_download, name="reports-job-download"),
 ]

@@ -37,7 +37,8 @@ BUDGETS = {
     "student_detail": 7,
     "api_students": 7,  # + the invalid-token throttle check (issue 9)
     "api_checklist": 8,  # + the invalid-token throttle check (issue 9)
-    "api_confirm": 22,  # + the invalid-token throttle check (issue 9)
+    # + the invalid-token throttle check (issue 9); + 6: the sealed report roll-up (issue 7)
+    "api_confirm": 28,
     "api_certify": 15,  # + the token throttle check and the step-up password (issue 9)
 }
 

@@ -140,6 +140,8 @@ class ErrorCode(StrEnum):
     ROLLOVER_RUNNING = "rollover_running"
     YEAR_END_HEADER = "year_end_header"
     YEAR_END_STUDENT_UNKNOWN = "year_end_student_unknown"
+    # issue 7: reports
+    JOB_NOT_DONE = "job_not_done"
 
 
 # code -> (Thai template, English template)
@@ -632,6 +634,11 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.ROLLOVER_RUNNING: (
         "การเลื่อนชั้นปีการศึกษา {year} กำลังทำงานอยู่ (เริ่มเมื่อ {at}) รอให้เสร็จก่อน",
         "The rollover of {year} is already running (started {at}); wait for it to finish",
+    ),
+    # issue 7: reports
+    ErrorCode.JOB_NOT_DONE: (
+        "รายงานยังสร้างไม่เสร็จ กรุณารอจนความคืบหน้าถึง 100% แล้วดาวน์โหลดอีกครั้ง",
+        "The report is not finished yet; wait until its progress reaches 100% and download again",
     ),
 }
 

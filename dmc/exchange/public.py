@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from dmc.core.codes import GRADES
@@ -100,12 +101,14 @@ def _counts(snapshot: Snapshot) -> dict[str, int]:
     return out
 
 
-def suppress(rows: list[dict[str, Any]], totals: dict[str, Any]) -> int:
+def suppress(
+    rows: list[dict[str, Any]], totals: dict[str, Any], keys: Sequence[str] = COUNT_KEYS
+) -> int:
     """Null the small cells of ``rows`` and ``totals`` in place (primary 1–4, then one
     complementary cell per column where the total would reveal a lone small cell); returns how
-    many cells were suppressed."""
+    many cells were suppressed. ``keys`` are the columns (the report tables pass theirs)."""
     hidden = 0
-    for key in COUNT_KEYS:
+    for key in keys:
         small = [row for row in rows if row[key] in SMALL]
         total_small = totals[key] in SMALL
         if len(small) == 1 and not total_small:

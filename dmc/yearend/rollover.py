@@ -41,6 +41,7 @@ from dmc.core import audit, clock
 from dmc.core.codes import GRADES, TERMINAL_GRADES
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.thai import format_datetime_be
+from dmc.reports import rollup
 from dmc.rounds import checks, stats
 from dmc.rounds import services as round_services
 from dmc.rounds.models import AcademicYear, MenuWindow, Round
@@ -408,6 +409,7 @@ def run(
                         )
                     )
                 stats.seed_totals(batch, job.to_year)
+                rollup.resync_schools(batch, job.to_year)  # issue 7: the report roll-up
                 RolloverSchool.objects.bulk_create(rows)
                 audit.record_many(events)
                 locked = RolloverJob.objects.select_for_update().get(pk=job.pk)
