@@ -623,6 +623,12 @@ def _refresh_stats(
     for school_obj in School.objects.filter(pk__in=sorted(full)).iterator(chunk_size=500):
         stats.rebuild(school_obj, year)
     stats.rebuild_from_stored([sid for sid in touched if sid not in full], year, as_of)
+    # the stats above were written in bulk (no signals): bring the report roll-up (issue 7) along
+    from dmc.reports import rollup
+
+    ordered = sorted(touched)
+    for i in range(0, len(ordered), 2000):
+        rollup.resync_schools(ordered[i : i + 2000], year)
 
 
 def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date, year_end: bool) -> None:
@@ -1003,6 +1009,12 @@ def load_schools_csv(path: Path, *, year: int) -> tuple[int, int]:
                         SchoolGrade(school_id=sid, academic_year=year, grade=g, rooms=int(rooms))
                     )
         SchoolGrade.objects.bulk_create(grades, batch_size=2000)
+        # rooms written in bulk (no signals): the report roll-up follows them (issue 7)
+        from dmc.reports import rollup
+
+        with_grades = sorted({g.school_id for g in grades})
+        for i in range(0, len(with_grades), 2000):
+            rollup.resync_schools(with_grades[i : i + 2000], year)
     return len(new), len(grades)
 
 
