@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dmc.core.middleware.DatabaseUnavailableMiddleware",  # issue 9: DB down -> fast 503
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dmc.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +113,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("OPTIONS", {})
     _db["TEST"] = {"NAME": os.environ.get("DMC_TEST_DB_NAME", "test_dmc")}
+    # issue 9: an unreachable server fails fast (503) instead of hanging a worker, and a reused
+    # connection is checked first, so service resumes by itself when the server is back
+    _db["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DMC_DB_CONNECT_TIMEOUT", "3")))
+    _db["CONN_HEALTH_CHECKS"] = True
+# issue 9: Retry-After of the 503 answered while the database is unavailable
+DMC_RETRY_AFTER_SECONDS = int(os.environ.get("DMC_RETRY_AFTER_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -112,6 +112,8 @@ class ErrorCode(StrEnum):
     SCHOOL_UNKNOWN = "school_unknown"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
+    # issue 9 (reliability): the database cannot be reached
+    DB_UNAVAILABLE = "db_unavailable"
 
 
 # code -> (Thai template, English template)
@@ -491,6 +493,13 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (ในไฟล์: {file}, ในระบบ: {current})",
         "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
         " {current})",
+    ),
+    # issue 9 (reliability)
+    ErrorCode.DB_UNAVAILABLE: (
+        "ระบบฐานข้อมูลไม่พร้อมให้บริการชั่วคราว ข้อมูลที่บันทึกสำเร็จแล้วไม่สูญหาย"
+        " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
+        "The database is temporarily unavailable. Nothing already saved is lost; please try again"
+        " in {retry_after} seconds (repeat anything that was not confirmed as saved)",
     ),
 }
 

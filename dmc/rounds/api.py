@@ -17,7 +17,6 @@ from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round
 from dmc.schools import selectors as school_selectors
-from dmc.schools.models import AreaOffice
 
 router = Router(tags=["rounds"])
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
