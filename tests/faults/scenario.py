@@ -186,12 +186,45 @@ def check() -> dict[str, Any]:
     }
 
 
+def write_loop() -> None:
+    """Edit the first school's students forever, printing each committed enrolment version
+    (after the commit) so a killer knows what was acknowledged."""
+    from dmc.accounts.models import RoleAssignment as RA
+
+    actor = Actor.from_assignment(
+        RA.objects.select_related("school", "user").filter(role=Role.SCHOOL_OFFICER).first()  # type: ignore[arg-type]
+    )
+    enrolment_ids = list(
+        Enrolment.objects.filter(school_id=actor.school_id).values_list("pk", flat=True)
+    )
+    n = 0
+    with clock.frozen(IN_ENTRY):
+        while True:
+            for pk in enrolment_ids:
+                e = Enrolment.objects.select_related("person").get(pk=pk)
+                n += 1
+                student_services.student_update(
+                    actor=actor,
+                    enrolment_id=pk,
+                    person_version=e.person.version,
+                    enrolment_version=e.version,
+                    changes={
+                        "weight_kg": Decimal(30 + e.version % 20),
+                        "first_name": f"ชื่อ{e.person.version}",
+                    },
+                )
+                sys.stdout.write(f"{pk} {e.version + 1} {e.person.version + 1}\n")
+                sys.stdout.flush()
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "seed-confirm":
         seed_confirm(int(sys.argv[2]), Path(sys.argv[3]))
     elif command == "seed-import":
         seed_import(int(sys.argv[2]), Path(sys.argv[3]))
+    elif command == "write-loop":
+        write_loop()
     elif command == "check":
         sys.stdout.write(json.dumps(check()))
     else:
