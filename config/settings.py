@@ -117,6 +117,8 @@ else:
     # connection is checked first, so service resumes by itself when the server is back
     _db["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DMC_DB_CONNECT_TIMEOUT", "3")))
     _db["CONN_HEALTH_CHECKS"] = True
+# issue 9: a refused CSRF check in the project's error shapes (JSON on /api/, the Thai page)
+CSRF_FAILURE_VIEW = "dmc.core.csrf.csrf_failure"
 # issue 9: Retry-After of the 503 answered while the database is unavailable
 DMC_RETRY_AFTER_SECONDS = int(os.environ.get("DMC_RETRY_AFTER_SECONDS", "30"))
 

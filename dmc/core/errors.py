@@ -114,6 +114,7 @@ class ErrorCode(StrEnum):
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
     # issue 9 (reliability): the database cannot be reached
     DB_UNAVAILABLE = "db_unavailable"
+    CSRF_FAILED = "csrf_failed"
 
 
 # code -> (Thai template, English template)
@@ -495,6 +496,12 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " {current})",
     ),
     # issue 9 (reliability)
+    ErrorCode.CSRF_FAILED: (
+        "คำขอนี้ไม่มีรหัสยืนยันความปลอดภัยของฟอร์ม (CSRF) ที่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง"
+        " (โปรแกรมที่เรียก API ให้ใช้ Authorization: Bearer แทนคุกกี้)",
+        "This request lacks a valid form security token (CSRF); reload the page and try again"
+        " (programs calling the API should use Authorization: Bearer instead of the cookie)",
+    ),
     ErrorCode.DB_UNAVAILABLE: (
         "ระบบฐานข้อมูลไม่พร้อมให้บริการชั่วคราว ข้อมูลที่บันทึกสำเร็จแล้วไม่สูญหาย"
         " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
