@@ -122,6 +122,7 @@ from dmc.exchange.import_api import router as import_router  # noqa: E402
 from dmc.rounds.api import router as rounds_router  # noqa: E402
 from dmc.schools.api import router as schools_router  # noqa: E402
 from dmc.students.api import router as students_router  # noqa: E402
+from dmc.yearend.api import router as yearend_router  # noqa: E402
 
 api.add_router("/", accounts_router)
 api.add_router("/schools", schools_router)
@@ -130,3 +131,4 @@ api.add_router("/rounds", rounds_router)
 api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
 api.add_router("/imports", import_router)
+api.add_router("/", yearend_router)  # issue 5

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "dmc.rounds",
     "dmc.students",
     "dmc.cases",
+    "dmc.yearend",
     "dmc.demo",
 ]
 

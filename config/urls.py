@@ -10,6 +10,7 @@ from dmc.rounds import views as rounds
 from dmc.schools import views as schools
 from dmc.students import views as students
 from dmc.students import views_movements as moves
+from dmc.yearend import views as yearend
 
 urlpatterns = [
     path("", schools.home, name="home"),
@@ -57,6 +58,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),  # unmatched API paths: the JSON error shape
     re_path(r"^api/v1/(?P<rest>(?s:.*))\Z", api_not_found),  # ... even with a newline in them
+    # issue 5: end of year and rollover
+    path("yearend/", yearend.yearend_home, name="yearend"),
+    path("yearend/results.xlsx", yearend.yearend_workbook, name="yearend-workbook"),
+    path("yearend/import/", yearend.yearend_import, name="yearend-import"),
+    path("yearend/learning/", yearend.learning_overview, name="yearend-learning"),
+    path("yearend/rollover/", yearend.rollover_page, name="rollover"),
+    path("yearend/<str:menu>/", yearend.yearend_grid, name="yearend-grid"),
     path("imports/", imports.import_upload, name="import-upload"),
     path("imports/<str:upload_id>/", imports.import_preview, name="import-preview"),
     path("imports/<str:upload_id>/commit/", imports.import_commit, name="import-commit"),

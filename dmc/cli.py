@@ -15,6 +15,7 @@ OURS = {
     "synth": "write synthetic national-shape data in the 39-column DMC format",
     "import": "import one school's 39-column student list (CSV/XLSX): check, then commit",
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
+    "rollover": "after round 3 closes: next year's roster from the year-end results (--dry-run)",
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
 }
 

@@ -31,6 +31,8 @@ from dmc.schools.services import school_grades_update
 from dmc.students import services as students
 from dmc.students.models import Enrolment, Person
 from dmc.students.rules import age_on
+from dmc.yearend import services as yearend
+from dmc.yearend.services import Entry
 from tests.conftest import YEAR, World, make_citizen_id
 
 # Round 3 of 2564 as in the seed letter (Bangkok wall-clock time, CE years)
@@ -147,8 +149,11 @@ def test_end_of_year_round_2564(world: World) -> None:
             name="น้องเล็ก",
         )
         # บ้านสอง: two pupils in ป.1, one measured without a height
-        roster.add(officer2, a2, grade="04", birth=dt.date(2014, 6, 1), height=Decimal("120.0"))
+        a2_students = [
+            roster.add(officer2, a2, grade="04", birth=dt.date(2014, 6, 1), height=Decimal("120.0"))
+        ]
         no_height = roster.add(officer2, a2, grade="04", birth=dt.date(2014, 6, 1), height=None)
+        a2_students.append(no_height)
     assert age_on(tiny.person.birth_date, COUNT_AGE_DAY) == 3
     assert Enrolment.objects.get(pk=tiny.pk).counted is False
     a1_students = [*boys, no_weight, *girls, tiny]
@@ -161,6 +166,30 @@ def test_end_of_year_round_2564(world: World) -> None:
         assert menus[menu].closes_at == CONFIRM_CLOSES
         assert not inside(menus[menu].opens_at, menus[menu].closes_at, MENUS_OPEN - dt.timedelta(1))
         assert inside(menus[menu].opens_at, menus[menu].closes_at, MENUS_OPEN)
+
+    # --- before 1 March the year-end menus refuse; from then on, in order (L8) ----------------
+    def step(officer: Actor, school: School, menu: str, entries: list[Entry]) -> None:
+        yearend.record_step(actor=officer, school=school, year=YEAR, menu=menu, entries=entries)
+
+    everyone = [e.pk for e in a1_students]
+    with clock.frozen(MENUS_OPEN - dt.timedelta(seconds=1)):
+        _refused(
+            ErrorCode.WINDOW_CLOSED,
+            lambda: step(officer1, a1, "3.2.2", [Entry(everyone[0], "pass", 1)]),
+        )
+    with clock.frozen(bangkok(2022, 4, 20, 9, 0)):
+        progress = round_selectors.school_progress(a1, r3)
+        assert {it.key: it.count for it in progress.items}["L8.result_pending"] == 7
+        step(officer1, a1, "3.2.2", [Entry(pk, "pass", 1) for pk in everyone[:-2]])
+        # 3.2.2.1 refuses while 3.2.2 still has students pending
+        _refused(
+            ErrorCode.YEAR_END_ORDER,
+            lambda: step(officer1, a1, "3.2.2.1", [Entry(everyone[-1], failed_evaluations="1")]),
+        )
+        step(officer1, a1, "3.2.2", [Entry(everyone[-2], "fail", 2), Entry(everyone[-1], "ได้", 1)])
+        step(officer1, a1, "3.2.2.1", [Entry(everyone[-2], failed_evaluations=["1", "3"])])
+        step(officer2, a2, "3.2.2", [Entry(e.pk, "pass", 1) for e in a2_students])
+        assert Enrolment.objects.get(pk=everyone[-2]).failed_evaluations == "1,3"
 
     # --- the day before: the checklist shows what blocks, and the school fixes it -------------
     with clock.frozen(bangkok(2022, 4, 29, 15, 0)):

@@ -21,7 +21,7 @@ from dmc.schools.models import School
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
 from dmc.students.rules import age_on, expected_titles
-from tests.conftest import YEAR, World, make_citizen_id
+from tests.conftest import YEAR, World, make_citizen_id, set_year_result
 
 AS_OF = dt.date(2022, 3, 31)  # round 3 of 2564 is "end of year": ages checked at 31 March 2565
 TODAY = dt.date(2022, 4, 20)  # the frozen clock of the world fixture
@@ -100,6 +100,9 @@ def test_severities_of_the_checks() -> None:
         "L3.height_implausible",
         "L3.height_drop",
         "D5.title",
+        "L8.result_pending",
+        "L8.evaluations_missing",
+        "L8.destination_missing",
         "D6.rooms",
     ]
 
@@ -347,6 +350,7 @@ class Ops:
             weight_kg=weight,
             height_cm=height,
         )
+        set_year_result(e, "pass")
         self.enrolments.append(e.pk)
         return e
 

@@ -32,7 +32,7 @@ from dmc.schools.models import AreaOffice, School, SchoolGrade
 from dmc.schools.services import school_grades_update
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
-from tests.conftest import PASSWORD, YEAR, World, make_citizen_id
+from tests.conftest import PASSWORD, YEAR, World, make_citizen_id, set_year_result
 from tests.movement_helpers import actions_since, at, mark, refused
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def add(
         "birth_date": dt.date(2013, 6, 1),
     }
     data.update(person)
-    return student_services.student_add(
+    enrolment = student_services.student_add(
         sat_exam_here=True,  # round 3: only exam takers are added (L5)
         actor=None,
         school=school,
@@ -114,6 +114,8 @@ def add(
         weight_kg=weight,
         height_cm=height,
     )
+    set_year_result(enrolment, "pass")  # the year-end steps done (L8)
+    return enrolment
 
 
 def fit_rooms(world: World, school: School) -> dict[str, int]:

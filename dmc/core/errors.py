@@ -115,6 +115,18 @@ class ErrorCode(StrEnum):
     # issue 9 (reliability): the database cannot be reached
     DB_UNAVAILABLE = "db_unavailable"
     CSRF_FAILED = "csrf_failed"
+    # issue 5: end of year (L8) and rollover
+    YEAR_RESULT_REQUIRED = "year_result_required"
+    YEARS_STUDIED_RANGE = "years_studied_range"
+    EVALUATIONS_REQUIRED = "evaluations_required"
+    DESTINATION_REQUIRED = "destination_required"
+    YEAR_END_TRACKED = "year_end_tracked"
+    NOT_REPEATER = "not_repeater"
+    NOT_GRADUATE = "not_graduate"
+    ROLLOVER_NOT_CLOSED = "rollover_not_closed"
+    ROLLOVER_RUNNING = "rollover_running"
+    YEAR_END_HEADER = "year_end_header"
+    YEAR_END_STUDENT_UNKNOWN = "year_end_student_unknown"
 
 
 # code -> (Thai template, English template)
@@ -507,6 +519,55 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
         "The database is temporarily unavailable. Nothing already saved is lost; please try again"
         " in {retry_after} seconds (repeat anything that was not confirmed as saved)",
+    ),
+    # issue 5: end of year (L8) and rollover
+    ErrorCode.YEAR_RESULT_REQUIRED: (
+        "เลือกผลการเรียนสิ้นปี: สอบได้ หรือ สอบตก (เมนู 3.2.2)",
+        "Choose the year-end result: passed or failed (menu 3.2.2)",
+    ),
+    ErrorCode.YEARS_STUDIED_RANGE: (
+        "จำนวนปีที่เรียนต้องเป็นจำนวนเต็ม {low}–{high} ปี (ได้รับ {value})",
+        "Years studied must be a whole number {low}–{high} (got {value})",
+    ),
+    ErrorCode.EVALUATIONS_REQUIRED: (
+        "นักเรียนซ้ำชั้นต้องระบุเกณฑ์การประเมินที่ไม่ผ่านอย่างน้อยหนึ่งข้อ ห้ามเว้นว่าง (เมนู 3.2.2.1)",
+        "A repeater needs at least one evaluation not passed; it may not be blank (menu 3.2.2.1)",
+    ),
+    ErrorCode.DESTINATION_REQUIRED: (
+        "ผู้จบการศึกษาต้องระบุการศึกษาต่อ/ปลายทาง ห้ามเว้นว่าง (เมนู 3.2.2.2)",
+        "A graduate needs a destination; it may not be blank (menu 3.2.2.2)",
+    ),
+    ErrorCode.YEAR_END_TRACKED: (
+        "นักเรียน 3.1.8 ไม่ได้เข้าสอบปลายภาค จึงไม่บันทึกผลสิ้นปี หากนักเรียนเข้าสอบแล้ว ให้ยกเลิกสถานะ 3.1.8 ก่อน",
+        "A 3.1.8 student did not sit the final exam, so no year-end result is recorded; if the"
+        " student did sit it, remove the 3.1.8 flag first",
+    ),
+    ErrorCode.NOT_REPEATER: (
+        "เมนู 3.2.2.1 ใช้กับนักเรียนที่สอบตก (ซ้ำชั้น) เท่านั้น แก้ผลในเมนู 3.2.2 ก่อนหากผิด",
+        "Menu 3.2.2.1 is only for students who failed (repeaters); correct the result in menu"
+        " 3.2.2 first if it is wrong",
+    ),
+    ErrorCode.NOT_GRADUATE: (
+        "เมนู 3.2.2.2 ใช้กับนักเรียนที่สอบได้ในชั้นสุดท้ายของระดับ (ป.6 ม.3 ม.6 ปวช.3) เท่านั้น",
+        "Menu 3.2.2.2 is only for students who passed a terminal grade (P6, M3, M6, Voc3)",
+    ),
+    ErrorCode.ROLLOVER_NOT_CLOSED: (
+        "ยังเลื่อนชั้นขึ้นปีการศึกษา {to_year} ไม่ได้: ต้องปิดรอบสิ้นปีการศึกษา {year} (รอบ 3) ก่อน",
+        "Rollover into {to_year} cannot start until round 3 (end of year) of {year} is closed",
+    ),
+    ErrorCode.YEAR_END_HEADER: (
+        "แถวแรกต้องเป็นหัวตารางผลการเรียนสิ้นปี (ดาวน์โหลดแบบฟอร์มได้จากหน้าสิ้นปีการศึกษา)"
+        " ไม่พบคอลัมน์: {missing} ยังไม่มีการบันทึกข้อมูลใด",
+        "The first row must be the year-end results header (download the workbook from the end"
+        " of year page); missing: {missing}. Nothing was saved",
+    ),
+    ErrorCode.YEAR_END_STUDENT_UNKNOWN: (
+        "ไม่พบนักเรียนเลขประจำตัว {value} ที่กำลังศึกษาในโรงเรียนนี้ ปีการศึกษา {year} ตรวจสอบเลขประจำตัวนักเรียน",
+        "No student number {value} is studying at this school in {year}; check the student number",
+    ),
+    ErrorCode.ROLLOVER_RUNNING: (
+        "การเลื่อนชั้นปีการศึกษา {year} กำลังทำงานอยู่ (เริ่มเมื่อ {at}) รอให้เสร็จก่อน",
+        "The rollover of {year} is already running (started {at}); wait for it to finish",
     ),
 }
 

@@ -7,6 +7,7 @@ ten days away. Run by ``dmc demo``; refuses to run with a clock that cannot be s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.core import audit, clock
 from dmc.core.clock import bangkok
+from dmc.core.codes import TERMINAL_GRADES
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.thai import collation_key
 from dmc.demo import synth
@@ -133,13 +135,36 @@ def load_structure(
     return schools
 
 
+def demo_year_end(student_no: str, grade: str) -> dict[str, object]:
+    """A plausible year-end result (L8) for a demo student: about 1 in 25 repeats with the
+    evaluations not passed, graduates of terminal grades have a destination. The second demo
+    school (school2) is left with its results pending to try the year-end menus on."""
+    h = int(hashlib.sha256(student_no.encode()).hexdigest()[:8], 16)
+    if h % 25 == 0:
+        return {
+            "year_result": "fail",
+            "years_studied": 2,
+            "failed_evaluations": "1" if h % 2 else "1,2",
+            "sat_exam": True,
+        }
+    destination = ""
+    if grade in TERMINAL_GRADES:
+        destination = ("11", "12", "13", "14", "21")[h % 5]
+    return {
+        "year_result": "pass",
+        "years_studied": 1,
+        "destination": destination,
+        "sat_exam": True,
+    }
+
+
 def load_students(
     plan_schools: list[synth.SynthSchool], schools: dict[str, School], *, seed: int, year: int
 ) -> int:
     """Bulk-load the synthetic students (system action; one audit event per school)."""
     total = 0
     first = 0
-    for s in plan_schools:
+    for index, s in enumerate(plan_schools):
         people: list[Person] = []
         rows: list[synth.SynthStudent] = list(
             synth.students_of(s, seed=seed, year=year, first_index=first)
@@ -201,6 +226,7 @@ def load_students(
                     weight_kg=None if st.weight_kg is None else Decimal(str(st.weight_kg)),
                     height_cm=None if st.height_cm is None else Decimal(str(st.height_cm)),
                     admitted_on=dt.date(year - 543, 5, 16),
+                    **(demo_year_end(st.student_no, st.grade) if index != 1 else {}),
                 )
                 for st in rows
             ),

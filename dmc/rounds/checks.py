@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dmc.core.codes import TERMINAL_GRADES
 from dmc.core.errors import DmcError
 from dmc.students.rules import age_on, check_title
 
@@ -66,12 +67,41 @@ class StudentFacts:
     height_cm: Decimal | None
     tracked_318: bool = False
     previous_height_cm: Decimal | None = None
+    # the end-of-year round (L8): whether year-end results are due, and what was entered
+    year_end: bool = False
+    grade: str = ""
+    year_result: str = ""
+    failed_evaluations: str = ""
+    destination: str = ""
+
+
+def year_end_pending(facts: StudentFacts) -> str | None:
+    """L8: the first year-end step still pending for a student who sat the exam (3.1.8 students
+    did not), as its checklist key, else None."""
+    if not facts.year_end or facts.tracked_318:
+        return None
+    if facts.year_result not in ("pass", "fail"):
+        return "L8.result_pending"
+    if facts.year_result == "fail" and not facts.failed_evaluations:
+        return "L8.evaluations_missing"
+    if facts.year_result == "pass" and facts.grade in TERMINAL_GRADES and not facts.destination:
+        return "L8.destination_missing"
+    return None
 
 
 def counted(facts: StudentFacts, academic_year: int) -> bool:
     """D4: only ages 4-20 at 16 May count officially."""
     age = age_on(facts.birth_date, age_reference(academic_year))
     return COUNT_MIN_AGE <= age <= COUNT_MAX_AGE
+
+
+def counted_birth_range(academic_year: int) -> tuple[dt.date, dt.date]:
+    """D4 as a range of birth dates, for set-based SQL: counted ⟺ ``after < birth <= by``
+    (the same rule as ``counted``; a test compares them day by day across the edges)."""
+    ref = age_reference(academic_year)  # 16 May: never 29 February
+    by = ref.replace(year=ref.year - COUNT_MIN_AGE)
+    after = ref.replace(year=ref.year - COUNT_MAX_AGE - 1)
+    return after, by
 
 
 def student_checks(facts: StudentFacts, *, academic_year: int, as_of: dt.date) -> list[str]:
@@ -104,6 +134,9 @@ def student_checks(facts: StudentFacts, *, academic_year: int, as_of: dt.date) -
         keys.append("D5.title")
     if not counted(facts, academic_year):
         keys.append("D4.age")
+    pending = year_end_pending(facts)
+    if pending:
+        keys.append(pending)
     return keys
 
 

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.rulebook import CHECKS, Check, Severity
-from dmc.rounds.models import Round, SchoolRound, SchoolYearStats
-from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state
+from dmc.rounds.models import MenuWindow, Round, SchoolRound, SchoolYearStats
+from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state, window_closed
 from dmc.schools.models import School, SchoolGrade
 
 
@@ -80,6 +80,21 @@ def require_entry_round(year: int, now: dt.datetime, school_id: int | None = Non
     nearest = upcoming[0] if upcoming else rounds[-1]
     check_entry_open(windows(nearest), now)  # raises with that round's window
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def menu_window(r: Round, menu: str, now: dt.datetime) -> MenuWindow:
+    """The round's window for a named menu (3.1.8, 3.2.2 ...); a round without that menu
+    refuses as a closed window (the menu is not part of this round)."""
+    window = MenuWindow.objects.filter(round=r, menu=menu).first()
+    if window is None:
+        raise window_closed(
+            now=now,
+            opens=r.entry_opens_at,
+            closes=r.entry_opens_at,
+            window_th=f"เมนู {menu}",
+            window_en=f"menu {menu}",
+        )
+    return window
 
 
 def current_year(now: dt.datetime) -> int | None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 
 from dmc.core import clock
 from dmc.core.rulebook import CHECKS, Severity
@@ -22,6 +23,7 @@ from dmc.rounds.models import QueryNote, SchoolYearStats
 from dmc.rounds.selectors import current_round
 from dmc.schools.models import School
 from dmc.students.models import Enrolment, Person
+from dmc.students.rules import YEAR_END_ROUND
 
 Contribution = tuple[str, str, bool, tuple[str, ...]]  # grade, sex, counted, check tokens
 BLOCKED_STUDENTS = "_students_blocked"  # how many students have at least one blocking item
@@ -34,6 +36,12 @@ def as_of_for(year: int) -> dt.date:
     if r is not None and r.as_of_date is not None:
         return r.as_of_date
     return dt.date(year - 543 + 1, 3, 31)
+
+
+def year_end_due(year: int) -> bool:
+    """L8: year-end results are due while the year's current round is the end-of-year round."""
+    r = current_round(year, clock.now())
+    return r is not None and r.number == YEAR_END_ROUND
 
 
 def _tokens(keys: list[str], explained: set[str]) -> tuple[str, ...]:
@@ -50,7 +58,11 @@ def parse_tokens(text: str) -> tuple[str, ...]:
 
 
 def facts_for(
-    enrolment: Enrolment, person: Person, previous_height: Decimal | None
+    enrolment: Enrolment,
+    person: Person,
+    previous_height: Decimal | None,
+    *,
+    year_end: bool = False,
 ) -> checks.StudentFacts:
     return checks.StudentFacts(
         sex=person.sex,
@@ -60,6 +72,11 @@ def facts_for(
         height_cm=enrolment.height_cm,
         tracked_318=enrolment.tracked_318,
         previous_height_cm=previous_height,
+        year_end=year_end,
+        grade=enrolment.grade,
+        year_result=enrolment.year_result,
+        failed_evaluations=enrolment.failed_evaluations,
+        destination=enrolment.destination,
     )
 
 
@@ -82,11 +99,12 @@ def evaluate(
     as_of: dt.date,
     previous_height: Decimal | None,
     explained: set[str],
+    year_end: bool = False,
 ) -> tuple[str, bool]:
     """(checks text, counted) for one enrolment, without saving."""
     if enrolment.status != Enrolment.Status.ACTIVE:
         return "", False
-    facts = facts_for(enrolment, person, previous_height)
+    facts = facts_for(enrolment, person, previous_height, year_end=year_end)
     keys = checks.student_checks(facts, academic_year=enrolment.academic_year, as_of=as_of)
     tokens = _tokens(keys, explained)
     return (" " + " ".join(tokens) + " ") if tokens else "", checks.counted(
@@ -159,6 +177,7 @@ def enrolment_changed(enrolment: Enrolment, person: Person, before: Contribution
         as_of=stats.as_of,
         previous_height=_previous_height(enrolment),
         explained=explained,
+        year_end=year_end_due(enrolment.academic_year),
     )
     if (text, is_counted) != (enrolment.checks, enrolment.counted):
         Enrolment.objects.filter(pk=enrolment.pk).update(checks=text, counted=is_counted)
@@ -172,6 +191,7 @@ def enrolment_changed(enrolment: Enrolment, person: Person, before: Contribution
 def rebuild(school: School, year: int) -> SchoolYearStats:
     """Recompute every active enrolment's checks and the school's sums from scratch."""
     as_of = as_of_for(year)
+    year_end = year_end_due(year)
     enrolments = list(
         Enrolment.objects.filter(school=school, academic_year=year).select_related("person")
     )
@@ -197,6 +217,7 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
             as_of=as_of,
             previous_height=previous.get(e.person_id),
             explained=notes.get(e.pk, set()),
+            year_end=year_end,
         )
         if (text, is_counted) != (e.checks, e.counted):
             e.checks, e.counted = text, is_counted
@@ -209,6 +230,47 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
         defaults={"as_of": as_of, "totals": stats.totals, "checks": stats.checks},
     )
     return SchoolYearStats.objects.get(school=school, academic_year=year)
+
+
+NOT_EVALUATED = dt.date(1900, 1, 1)  # the as_of of a row whose checks are not computed yet
+
+
+def seed_totals(school_ids: list[int], year: int) -> None:
+    """Head counts of the schools' active enrolments by one GROUP BY, for rows made in bulk
+    (rollover), with ``counted`` already set on the enrolments. The per-student checks are not
+    evaluated here: the row's ``as_of`` is ``NOT_EVALUATED``, so the first locked access (a
+    write, the checklist, confirmation) rebuilds it in full, at the as-of date then in force."""
+    totals: dict[int, dict[str, dict[str, int]]] = {sid: {} for sid in school_ids}
+    for row in (
+        Enrolment.objects.filter(
+            school_id__in=school_ids, academic_year=year, status=Enrolment.Status.ACTIVE
+        )
+        .values("school_id", "grade", "person__sex", "counted")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        cell = totals[row["school_id"]].setdefault(row["grade"], {"M": 0, "F": 0, "cM": 0, "cF": 0})
+        sex = row["person__sex"]
+        cell[sex] += row["n"]
+        if row["counted"]:
+            cell["c" + sex] += row["n"]
+    now = clock.now()
+    SchoolYearStats.objects.bulk_create(
+        [
+            SchoolYearStats(
+                school_id=sid,
+                academic_year=year,
+                as_of=NOT_EVALUATED,
+                totals=t,
+                checks={},
+                updated_at=now,
+            )
+            for sid, t in totals.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["school", "academic_year"],
+        update_fields=["as_of", "totals", "checks", "updated_at"],
+    )
 
 
 def _blocks(token: str) -> bool:

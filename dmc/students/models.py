@@ -105,6 +105,15 @@ class Enrolment(models.Model):
     leave_note = models.CharField(max_length=300, blank=True)
     # the end-of-year round: sat this year's final exam at this school (L2/L5; 3.2.2 fills it)
     sat_exam = models.BooleanField(null=True, blank=True)
+    # end of year (L8, menus 3.2.2 -> 3.2.2.1 -> 3.2.2.2; dmc.yearend): "" = pending
+    year_result = models.CharField(
+        max_length=4, blank=True, default="", db_default=""
+    )  # pass | fail
+    years_studied = models.PositiveSmallIntegerField(null=True, blank=True)
+    failed_evaluations = models.CharField(
+        max_length=20, blank=True, default="", db_default=""
+    )  # "1,3"
+    destination = models.CharField(max_length=3, blank=True, default="", db_default="")  # graduates
     # maintained by rounds.stats on every change: the checklist keys this student triggers
     # (" L3.weight_missing D5.title ", a trailing "!" marks an explained query) and D4
     checks = models.CharField(max_length=300, blank=True, default="")
@@ -130,6 +139,10 @@ class Enrolment(models.Model):
                 condition=models.Q(grade__gte="01", grade__lte="18"), name="enrolment_grade_code"
             ),
             models.CheckConstraint(condition=models.Q(room__gte=1), name="enrolment_room_min"),
+            models.CheckConstraint(
+                condition=models.Q(year_result__in=["", "pass", "fail"]),
+                name="enrolment_year_result",
+            ),
         ]
         indexes = [
             models.Index(fields=["school", "academic_year", "status"], name="enrol_school_year"),

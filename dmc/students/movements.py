@@ -20,9 +20,9 @@ from dmc.core.errors import DmcError, ErrorCode, conflict, not_found
 from dmc.core.ids import normalize_person_id
 from dmc.core.normalize import clean_text
 from dmc.rounds import stats
-from dmc.rounds.models import AcademicYear, MenuWindow, Round
+from dmc.rounds.models import AcademicYear, Round
 from dmc.rounds.rules import inside, window_closed
-from dmc.rounds.selectors import require_entry_round
+from dmc.rounds.selectors import menu_window, require_entry_round
 from dmc.schools.models import School
 from dmc.students import rules
 from dmc.students.models import Enrolment, Person
@@ -32,6 +32,7 @@ from dmc.students.services import (
     enrolment_create,
     student_update,
 )
+from dmc.yearend.rules import is_graduate
 
 _MOVE_FIELDS = (
     "status",
@@ -231,7 +232,9 @@ def _leave_checks(
     enrolment: Enrolment, r: Round, ay: AcademicYear, left_on: dt.date, exam_rule: bool = True
 ) -> None:
     rules.check_withdrawable(
-        tracked_318=enrolment.tracked_318, graduated=enrolment.status == Enrolment.Status.GRADUATED
+        tracked_318=enrolment.tracked_318,
+        graduated=enrolment.status == Enrolment.Status.GRADUATED
+        or is_graduate(year_result=enrolment.year_result, grade=enrolment.grade),
     )
     if enrolment.status != Enrolment.Status.ACTIVE:
         raise conflict(ErrorCode.ALREADY_DECIDED)
@@ -321,15 +324,7 @@ def withdraw(
 
 
 def _menu_open(r: Round, menu: str, now: dt.datetime) -> None:
-    window = MenuWindow.objects.filter(round=r, menu=menu).first()
-    if window is None:
-        raise window_closed(
-            now=now,
-            opens=r.entry_opens_at,
-            closes=r.entry_opens_at,
-            window_th=f"เมนู {menu}",
-            window_en=f"menu {menu}",
-        )
+    window = menu_window(r, menu, now)
     if not inside(window.opens_at, window.closes_at, now):
         raise window_closed(
             now=now,

@@ -23,7 +23,7 @@ from dmc.rounds.models import Round, SchoolRound
 from dmc.schools.models import SchoolGrade
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
-from tests.conftest import YEAR, World, make_citizen_id
+from tests.conftest import YEAR, World, make_citizen_id, set_year_result
 from tests.e2e.conftest import TIMEOUT_MS, browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,7 @@ def _add(
     world: World, n: int, first_name: str, sex: str, *, grade: str, birth: dt.date, **measures: Any
 ) -> Enrolment:
     """A student added by the system, with only the measures given (weight/height)."""
-    return student_services.student_add(
+    enrolment = student_services.student_add(
         sat_exam_here=True,  # round 3: only exam takers are added (L5)
         actor=None,
         school=world.school_a1,
@@ -54,6 +54,8 @@ def _add(
         student_no=str(30_000 + n),
         **measures,
     )
+    set_year_result(enrolment, "pass")  # the year-end steps done (L8)
+    return enrolment
 
 
 def _progress(world: World) -> SchoolRound | None:
