@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DMC_ENV", "dev")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -184,7 +184,7 @@ def main() -> None:
         carried = cur.fetchone()[0]  # type: ignore[index]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
-        "date": dt.date.today().isoformat(),
+        "date": dt.datetime.now(tz=dt.UTC).date().isoformat(),
         "schools": args.schools,
         "students": args.students,
         "baseline_insert_select_s": round(copy_s, 2),

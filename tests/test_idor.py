@@ -57,7 +57,15 @@ def _no_trace(response: Any, *others: Enrolment) -> None:
 
 def _state(e: Enrolment) -> tuple[Any, ...]:
     e = Enrolment.objects.select_related("person").get(pk=e.pk)
-    return (e.status, e.school_id, e.version, e.room, e.grade, e.person.version, e.person.first_name)
+    return (
+        e.status,
+        e.school_id,
+        e.version,
+        e.room,
+        e.grade,
+        e.person.version,
+        e.person.first_name,
+    )
 
 
 # --- ids of other schools in bodies and query strings --------------------------------------------

@@ -1019,7 +1019,7 @@ _CELL = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.dates(),
     st.text(max_size=30),
-    st.sampled_from(["", "=HYPERLINK(\"x\")", "1.10370012345E+12", "๐๑/๐๖/๒๕๕๖", "ช", "ญ", "05"]),
+    st.sampled_from(["", '=HYPERLINK("x")', "1.10370012345E+12", "๐๑/๐๖/๒๕๕๖", "ช", "ญ", "05"]),
 )
 
 

@@ -428,6 +428,82 @@ web(
     area="403",
     obec="403",
 )
+# issue 5: end of year and rollover
+web(
+    "GET yearend/",
+    "/yearend/?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET yearend/results.xlsx",
+    "/yearend/results.xlsx?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET yearend/import/",
+    "/yearend/import/?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "POST yearend/import/",
+    "/yearend/import/?school={smis}",
+    {"mode": "check"},
+    officer="400",
+    director="403",
+    area="403",
+    obec="400",
+)
+web(
+    "GET yearend/learning/",
+    "/yearend/learning/?area={area}&school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET yearend/rollover/",
+    "/yearend/rollover/",
+    officer="403",
+    director="403",
+    area="ok",
+    obec="ok",
+)
+web(
+    "POST yearend/rollover/",
+    "/yearend/rollover/",
+    {"action": "start", "year": "2564"},
+    officer="403",
+    director="403",
+    area="403",
+    obec="409",
+)
+web(
+    "GET yearend/<str:menu>/",
+    "/yearend/3.2.2/?school={smis}&grade=05",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "POST yearend/<str:menu>/",
+    "/yearend/3.2.2/?school={smis}&grade=05",
+    {"ids": "{enrolment}", "result_{enrolment}": "pass"},
+    officer="noop",
+    director="403",
+    area="403",
+    obec="noop",
+)
 # the API's mount points (the operations themselves are in A)
 web(
     "GET api/v1/",
@@ -801,6 +877,52 @@ api_op(
 )
 
 
+# issue 5: end of year and rollover
+api_op(
+    "GET /api/v1/yearend/schools/{smis_code}/steps",
+    "/api/v1/yearend/schools/{smis}/steps",
+    **SCHOOL_READ_403,
+)
+api_op(
+    "GET /api/v1/yearend/schools/{smis_code}/students",
+    "/api/v1/yearend/schools/{smis}/students?menu=3.2.2&grade=05",
+    **SCHOOL_READ_403,
+)
+api_op(
+    "POST /api/v1/yearend/schools/{smis_code}/steps/{menu}",
+    "/api/v1/yearend/schools/{smis}/steps/3.2.2",
+    {"entries": [{"id": "{enrolment}", "result": "pass", "years_studied": 1}]},
+    officer="noop 403 403",
+    director="403",
+    area="403",
+    obec="noop",
+)
+api_op(
+    "GET /api/v1/yearend/learning",
+    "/api/v1/yearend/learning?year=2564&area={area}&school={smis}",
+    officer="ok 403 404",
+    director="ok 403 404",
+    area="ok ok 404",
+    obec="ok",
+)
+api_op("GET /api/v1/rollover/{year}/plan", "/api/v1/rollover/2564/plan", **ALL_OK)
+api_op(
+    "GET /api/v1/rollover/{year}",
+    "/api/v1/rollover/2564",
+    officer="404",
+    director="404",
+    area="404",
+    obec="404",
+)
+api_op(
+    "POST /api/v1/rollover/{year}",
+    "/api/v1/rollover/2564",
+    officer="403",
+    director="403",
+    area="403",
+    obec="409",
+)
+
 #: the one deliberate disclosure across schools: transfer-in by citizen ID shows the person found
 #: (name, school) so the officer can check it is the right child; the caller already holds the
 #: 13-digit ID, and nothing else of the record is shown (SPEC §8 ย้ายเข้า)
@@ -1001,7 +1123,7 @@ def fill(template: Any, values: dict[str, str]) -> Any:
             template = template.replace("{" + name + "}", value)
         return template
     if isinstance(template, dict):
-        return {k: fill(v, values) for k, v in template.items()}
+        return {fill(k, values): fill(v, values) for k, v in template.items()}
     if isinstance(template, list):
         return [fill(v, values) for v in template]
     return template

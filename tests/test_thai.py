@@ -136,10 +136,12 @@ ANYTHING = st.one_of(
 @given(ANYTHING)
 def test_parse_date_answers_a_date_or_a_dmc_error(raw: object) -> None:
     try:
-        value = parse_date(raw, field="birth_date")
+        value: object = parse_date(raw, field="birth_date")
     except DmcError as exc:
-        assert exc.code in (ErrorCode.DATE_FORMAT, ErrorCode.DATE_RANGE, ErrorCode.REQUIRED)
-        assert exc.message
+        value = exc
+    if isinstance(value, DmcError):
+        assert value.code in (ErrorCode.DATE_FORMAT, ErrorCode.DATE_RANGE, ErrorCode.REQUIRED)
+        assert value.message
     else:
         assert isinstance(value, dt.date)
 
@@ -147,10 +149,13 @@ def test_parse_date_answers_a_date_or_a_dmc_error(raw: object) -> None:
 @given(ANYTHING)
 def test_parse_decimal_answers_a_bounded_number_or_a_dmc_error(raw: object) -> None:
     try:
-        value = parse_decimal(raw, field="weight_kg")
+        value: object = parse_decimal(raw, field="weight_kg")
     except DmcError as exc:
-        assert exc.message
+        value = exc
+    if isinstance(value, DmcError):
+        assert value.message
     else:
+        assert value is None or isinstance(value, Decimal)
         assert value is None or (value.is_finite() and value == value.quantize(Decimal("0.1")))
 
 

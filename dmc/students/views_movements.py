@@ -271,9 +271,7 @@ def student_bulk(request: HttpRequest, smis_code: str) -> HttpResponse:
         return redirect("student-list", smis_code=school.smis_code)
     posted = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
     # only this list's students: an id of another school's student is refused, even for OBEC
-    ids = list(
-        Enrolment.objects.filter(pk__in=posted, school=school).values_list("pk", flat=True)
-    )
+    ids = list(Enrolment.objects.filter(pk__in=posted, school=school).values_list("pk", flat=True))
     outside = [(i, "not_found", not_found().message) for i in posted if i not in set(ids)]
     action = request.POST.get("action", "")
     try:

@@ -164,7 +164,7 @@ class Server:
 
     def workers(self) -> list[int]:
         out = subprocess.run(
-            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
+            ["/usr/bin/pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
         ).stdout
         return [int(x) for x in out.split()]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -58,7 +58,9 @@ def _officer(school: School, n: int) -> Actor:
     user.set_unusable_password()
     user.save()
     a = assignment_create_approved(actor=None, user=user, role=Role.SCHOOL_OFFICER, school=school)
-    return Actor.from_assignment(RoleAssignment.objects.select_related("school", "user").get(pk=a.pk))
+    return Actor.from_assignment(
+        RoleAssignment.objects.select_related("school", "user").get(pk=a.pk)
+    )
 
 
 def _base() -> AreaOffice:
@@ -189,11 +191,13 @@ def check() -> dict[str, Any]:
 def write_loop() -> None:
     """Edit the first school's students forever, printing each committed enrolment version
     (after the commit) so a killer knows what was acknowledged."""
-    from dmc.accounts.models import RoleAssignment as RA
-
-    actor = Actor.from_assignment(
-        RA.objects.select_related("school", "user").filter(role=Role.SCHOOL_OFFICER).first()  # type: ignore[arg-type]
+    assignment = (
+        RoleAssignment.objects.select_related("school", "user")
+        .filter(role=Role.SCHOOL_OFFICER)
+        .first()
     )
+    assert assignment is not None
+    actor = Actor.from_assignment(assignment)
     enrolment_ids = list(
         Enrolment.objects.filter(school_id=actor.school_id).values_list("pk", flat=True)
     )

@@ -104,10 +104,12 @@ def assert_confirm_invariants(state: dict[str, Any], acked: set[str]) -> None:
     assert state["stale_stats"] == []
 
 
-def test_confirm_storm_survives_worker_kill_and_postgres_crash(pg: PgCluster, tmp_path: Path) -> None:
+def test_confirm_storm_survives_worker_kill_and_postgres_crash(
+    pg: PgCluster, tmp_path: Path
+) -> None:
     env = app_env(pg.url, tmp_path)
     out = tmp_path / "seed.json"
-    scenario(env, "seed-confirm", "120", str(out))
+    scenario(env, "seed-confirm", "60", str(out))
     seeded = json.loads(out.read_text())
     server = Server(env)
     try:
@@ -185,7 +187,9 @@ def test_database_outage_gives_fast_503s_and_recovers(pg: PgCluster, tmp_path: P
         state = check(env)
         assert state["confirmed"] == [smis[0]]
         assert_confirm_invariants(state, {smis[0]})
-        status = call("POST", confirm_url(server, seeded["round"], smis[1]), seeded["tokens"][smis[1]])
+        status = call(
+            "POST", confirm_url(server, seeded["round"], smis[1]), seeded["tokens"][smis[1]]
+        )
         assert status[0] == 200
         print(  # noqa: T201
             f"\noutage {OUTAGE_SECONDS:.0f} s: {len(answers)} requests, all 503,"
@@ -206,7 +210,25 @@ def _import(env: dict[str, str], csv: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-ROWS = 3000
+ROWS = 1500
+
+
+def wait_for_write(pg: PgCluster, proc: subprocess.Popen[str], timeout: float = 120) -> bool:
+    """Until the importer's transaction has written (an open transaction holding a
+    transaction id, i.e. inside the commit): True; False if the process ended first."""
+    import psycopg
+
+    with psycopg.connect(pg.url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and proc.poll() is None:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'dmc'"
+                " AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if row and row[0]:
+                return True
+            time.sleep(0.01)
+    return False
 
 
 def test_import_killed_or_database_crashed_mid_commit_is_all_or_nothing(
@@ -215,23 +237,16 @@ def test_import_killed_or_database_crashed_mid_commit_is_all_or_nothing(
     env = app_env(pg.url, tmp_path)
     csv = tmp_path / "school.csv"
     scenario(env, "seed-import", str(ROWS), str(csv))
-    # a full run's duration, on a scratch copy of nothing: time the checks of a dry run
-    start = time.monotonic()
-    dry = subprocess.run(
-        [str(VENV_BIN / "dmc"), "import", str(csv), "--school", "10010001", "--year", "2564",
-         "--round", "3", "--sat-exam", "--json", "--dry-run"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    took = time.monotonic() - start
     outcomes = []
-    for fraction in (0.5, 0.8, 1.1, 1.4):  # of a dry run's time: parse, check, write
+    # kill -9 at increasing delays after the write transaction began
+    for delay in (0.0, 0.5):
         proc = _import(env, csv)
-        time.sleep(took * fraction)
+        hit = wait_for_write(pg, proc)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         state = check(env)
-        outcomes.append((fraction, proc.returncode, state["enrolments"]))
+        outcomes.append((f"kill+{delay}s", hit, proc.returncode, state["enrolments"]))
         assert state["enrolments"] in (0, ROWS), f"half-applied import: {state['enrolments']} rows"
         assert state["people"] in (0, ROWS)
         assert state["d1_violations"] == 0 and state["stale_stats"] == []
@@ -240,15 +255,18 @@ def test_import_killed_or_database_crashed_mid_commit_is_all_or_nothing(
     # an immediate PostgreSQL stop while the import writes
     if check(env)["enrolments"] == 0:
         proc = _import(env, csv)
-        time.sleep(took * 1.0)
+        hit = wait_for_write(pg, proc)
+        time.sleep(0.2)
         pg.stop_immediate()
         proc.wait(60)
         pg.start()
         state = check(env)
-        outcomes.append(("pg-stop", proc.returncode, state["enrolments"]))
+        outcomes.append(("pg-stop", hit, proc.returncode, state["enrolments"]))
         assert state["enrolments"] in (0, ROWS)
+        assert state["people"] in (0, ROWS)
         if proc.returncode == 0:  # it committed before the stop: acknowledged means present
             assert state["enrolments"] == ROWS
+    assert any(o[1] for o in outcomes), "no fault landed inside the write transaction"
     # finish: the import runs to the end, then once more as a no-op
     done = subprocess.run(_import(env, csv).args, cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
