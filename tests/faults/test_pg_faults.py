@@ -136,6 +136,11 @@ def test_confirm_storm_survives_worker_kill_and_postgres_crash(
         again = storm(server, seeded, [])
         assert again["acked"] == set() and again["already"] == set(seeded["tokens"])
         assert check(env) == state
+        print(  # noqa: T201
+            f"\nstorm: {len(seeded['tokens'])} schools, worker {killed} killed, PostgreSQL"
+            f" stopped immediately; statuses {result['statuses']}; acknowledged"
+            f" {len(result['acked'])}, confirmed {len(state['confirmed'])}"
+        )
     finally:
         server.stop()
 
