@@ -57,7 +57,7 @@ test-postgres: setup system-deps
 # it creates itself, database outage, SQLite WAL crashes, parallel confirms and edits on SQLite
 # and on DATABASE_URL's server). Not part of `make test`. DMC_FAULT_OUTAGE_SECONDS sets the outage.
 test-faults: setup
-	DMC_ENV=test $(BIN)/pytest -q -n 0 -m fault tests/faults
+	DMC_ENV=test $(BIN)/pytest -q -n 0 -m fault tests/faults -s
 	DMC_ENV=test DMC_TEST_DB_NAME=test_dmc_faults \
 	  DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dmc} \
 	  $(BIN)/pytest -q -n 0 -m fault tests/faults/test_concurrency.py

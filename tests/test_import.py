@@ -1046,3 +1046,14 @@ def test_parse_row_never_crashes_and_names_row_and_column(
         assert e.row == row
         assert e.column in HEADER or e.column == "", e.column
         assert e.message and e.code
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_an_infinite_or_nan_cell_is_a_row_error_not_a_crash(value: float) -> None:
+    """Found by the hypothesis test above: int(inf) raised OverflowError in the cell reader."""
+    row = corpus.source(1).rows[0]
+    cells: list[Any] = list(row)
+    cells[HEADER.index("ห้อง")] = value
+    parsed, errors = parse_row(cells, 2, as_of=dt.date(2021, 5, 16), today=dt.date(2022, 4, 20))
+    assert parsed is None and errors
+    assert errors[0].column == "ห้อง"

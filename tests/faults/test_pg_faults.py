@@ -120,12 +120,16 @@ def test_confirm_storm_survives_worker_kill_and_postgres_crash(
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
+        restarts: list[threading.Timer] = []
+
         def crash_postgres() -> None:
             pg.stop_immediate()
-            threading.Timer(2.0, pg.start).start()
+            restarts.append(threading.Timer(2.0, pg.start))
+            restarts[-1].start()
 
         result = storm(server, seeded, [(0.2, kill_worker), (0.5, crash_postgres)])
-        time.sleep(2.5)  # the timer's start has returned
+        for timer in restarts:
+            timer.join()  # pg_ctl -w: the server accepts connections again
         assert killed
         state = check(env)
         assert_confirm_invariants(state, result["acked"])
@@ -155,7 +159,10 @@ def test_database_outage_gives_fast_503s_and_recovers(pg: PgCluster, tmp_path: P
     server = Server(env)
     try:
         me = f"{server.base}/api/v1/me"
-        assert call("GET", me, token)[0] == 200
+        warm = time.monotonic()
+        while call("GET", me, token, timeout=30)[0] != 200:  # the workers' first request
+            assert time.monotonic() - warm < 90
+            time.sleep(0.5)
         assert call("POST", confirm_url(server, seeded["round"], smis[0]), token)[0] == 200
         pg.stop_immediate()
         stopped = time.monotonic()
