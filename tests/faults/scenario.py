@@ -42,6 +42,7 @@ from dmc.rounds.models import Round, SchoolRound, SchoolYearStats, Snapshot  # n
 from dmc.schools.models import AreaOffice, School, SchoolGrade  # noqa: E402
 from dmc.students import services as student_services  # noqa: E402
 from dmc.students.models import Enrolment, Person  # noqa: E402
+from tests.conftest import set_year_result  # noqa: E402
 
 YEAR = 2564
 IN_ENTRY = clock.bangkok(2022, 4, 20, 10, 0)
@@ -92,7 +93,7 @@ def seed_confirm(n_schools: int, out: Path) -> None:
             actor = _officer(school, i)
             for _ in range(2):
                 seq += 1
-                student_services.student_add(
+                e = student_services.student_add(
                     sat_exam_here=True,
                     actor=None,
                     school=school,
@@ -111,6 +112,7 @@ def seed_confirm(n_schools: int, out: Path) -> None:
                     weight_kg=Decimal("30.5"),
                     height_cm=Decimal("135.0"),
                 )
+                set_year_result(e, "pass")  # the year-end steps done (L8)
             _, tokens[smis] = token_create(actor=actor, name="storm")
     clock.set_clock(IN_CONFIRM, freeze=True)
     r = Round.objects.get(academic_year__year=YEAR, number=3)
