@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup system-deps migrate demo check lint typecheck test-sqlite test-postgres clean bench test-faults
+.PHONY: run test setup system-deps migrate demo check lint typecheck test-sqlite test-postgres clean bench audit test-faults
 
 $(BIN)/python:
 	$$(command -v $(PYTHON) || command -v python3) -m venv $(VENV)
@@ -68,6 +68,20 @@ BENCH_SCHOOLS ?= 1000
 BENCH_STUDENTS ?= 200000
 bench: setup
 	bench/ingest.sh $(BENCH_SCHOOLS) $(BENCH_STUDENTS)
+
+# B3 deadline day (issue 8; docs/benchmarks.md): 29,449 schools confirm + certify while reads are
+# served, then a 3x spike; bare-WSGI baseline and two app instances in the same run. PostgreSQL on
+# 127.0.0.1 (databases dmc_deadline_seed, built once, and dmc_deadline_run). About 15 minutes.
+.PHONY: bench-deadline
+bench-deadline: setup
+	$(BIN)/python bench/deadline/run.py
+
+# Static and supply-chain checks (issue 9): bandit fails on any medium/high finding (justified
+# ones carry `# nosec <id> # why` inline); pip-audit checks the hash-pinned lock against PyPI's
+# advisories (scripts/pip-audit.sh; DMC_AUDIT_STRICT=1 also fails when PyPI cannot be asked).
+audit: setup
+	$(BIN)/bandit -c pyproject.toml -q -r dmc config --severity-level medium 2>/dev/null
+	BIN=$(BIN) bash scripts/pip-audit.sh requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/static

@@ -17,17 +17,26 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 
+from dmc.accounts import throttle
 from dmc.accounts.actor import Actor
 from dmc.accounts.services import token_authenticate
 from dmc.core.errors import DmcError, ErrorCode, render_message
+from dmc.perf.middleware import check_api_school, check_api_token
 
 
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer dmc_…``: acts as the role assignment the token was made for."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        check_api_token(token)  # issue 8: per-token rate limit (429), before the lookup
+        # invalid tokens are throttled per client address like failed logins (issue 9)
+        key = throttle.token_key(throttle.client_ip(request))
+        throttle.check(ErrorCode.TOKEN_THROTTLED, key)
         actor = token_authenticate(token)
-        if actor is not None:
+        if actor is None:
+            throttle.record_failure(key)
+        else:
+            check_api_school(actor.school_id, actor.user.pk)  # issue 8: the school's fair share
             request.actor = actor  # type: ignore[attr-defined]
         return actor
 
@@ -49,6 +58,12 @@ api = NinjaAPI(
         " for school information systems. Authenticate with `Authorization: Bearer <token>`"
         " (create one at POST /api/v1/tokens while logged in). Every error has the shape"
         ' {"code", "message", "fields"}.'
+        " Rate limits: each token may make 10 requests per second on average (bursts of 40),"
+        " and all requests for one school (web and API together) share 5 per second (bursts of"
+        " 40); past that the answer is 429 with a Retry-After header (seconds) and the code"
+        " `rate_limited`. When the whole service is overloaded, requests may be refused with 503,"
+        " Retry-After and the code `server_busy`; such a request changed nothing, so it is safe"
+        " to send it again after the wait."
     ),
     auth=[TokenAuth(), SessionActorAuth()],
     urls_namespace="api",
@@ -69,7 +84,10 @@ def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpRespo
 @api.exception_handler(DmcError)
 def on_dmc_error(request: HttpRequest, exc: DmcError) -> HttpResponse:
     with translation.override(_lang(request)):
-        return _error(request, exc.http_status, exc.as_dict())
+        response = _error(request, exc.http_status, exc.as_dict())
+    for name, value in getattr(exc, "headers", {}).items():  # e.g. Retry-After on a 429
+        response[name] = value
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -132,3 +150,7 @@ api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
 api.add_router("/imports", import_router)
 api.add_router("/", yearend_router)  # issue 5
+# issue 9: the PDPA access report
+from dmc.privacy.api import router as privacy_router  # noqa: E402
+
+api.add_router("/", privacy_router)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # issue 9: the API docs use ninja's bundled Swagger UI, not a CDN (CSP)
     "dmc.core",
     "dmc.accounts",
     "dmc.schools",
@@ -51,12 +52,14 @@ INSTALLED_APPS = [
     "dmc.cases",
     "dmc.yearend",
     "dmc.demo",
+    "dmc.privacy",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "dmc.core.middleware.DatabaseUnavailableMiddleware",  # issue 9: DB down -> fast 503
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dmc.perf.middleware.AdmissionMiddleware",  # issue 8: shed load fast (503)
     "dmc.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "dmc.core.middleware.LanguageMiddleware",
@@ -64,9 +67,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dmc.accounts.middleware.ActorMiddleware",
+    "dmc.perf.middleware.FairShareMiddleware",  # issue 8: per-school share (429)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dmc.core.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,14 +134,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "role-pick"
 LOGOUT_REDIRECT_URL = "login"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+AUTH_PASSWORD_VALIDATORS = [  # Django's validators with Thai/English messages (issue 9)
+    {"NAME": "dmc.accounts.passwords.MinimumLength", "OPTIONS": {"min_length": 10}},
+    {"NAME": "dmc.accounts.passwords.NotCommon"},
+    {"NAME": "dmc.accounts.passwords.NotNumeric"},
+    {"NAME": "dmc.accounts.passwords.NotLikeUser"},
 ]
 if DMC_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -193,3 +195,48 @@ MEDIA_URL = "/media-not-public/"
 DMC_EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 WHITENOISE_USE_FINDERS = not PROD
+
+# Issue 8: load shedding (dmc/perf; docs/deployment.md). Per process: at most DMC_ADMIT_SLOTS
+# requests run at once, DMC_ADMIT_QUEUE more wait up to DMC_ADMIT_WAIT_MS for a slot, the rest get
+# 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue).
+# Fair share: token buckets "rate per second/burst" per school (web and API), per user for
+# area/OBEC roles, per API token; 429 + Retry-After. Counts are per process unless
+# DMC_RATE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares them.
+DMC_ADMIT_SLOTS = int(os.environ.get("DMC_ADMIT_SLOTS", "4"))
+DMC_ADMIT_QUEUE = int(os.environ.get("DMC_ADMIT_QUEUE", "8"))
+DMC_ADMIT_WAIT_MS = int(os.environ.get("DMC_ADMIT_WAIT_MS", "300"))
+# ... and, under the queue-aware gunicorn worker (dmc.perf.worker), a request that already waited
+# longer than this for a thread is refused at once (0: off).
+DMC_ADMIT_MAX_QUEUE_MS = int(os.environ.get("DMC_ADMIT_MAX_QUEUE_MS", "500"))
+DMC_ADMIT_RETRY_AFTER = int(os.environ.get("DMC_ADMIT_RETRY_AFTER", "2"))
+DMC_RATE_LIMITS = os.environ.get("DMC_RATE_LIMITS", "0" if DMC_ENV == "test" else "1") == "1"
+DMC_RATE_SCHOOL = os.environ.get("DMC_RATE_SCHOOL", "5/40")
+DMC_RATE_USER = os.environ.get("DMC_RATE_USER", "10/60")
+DMC_RATE_TOKEN = os.environ.get("DMC_RATE_TOKEN", "10/40")
+DMC_RATE_REDIS_URL = os.environ.get("DMC_RATE_REDIS_URL", "")
+# Issue 8: reports may read from a streaming replica (dmc/perf/db.py; docs/deployment.md).
+DMC_REPLICA_APPS = tuple(os.environ.get("DMC_REPLICA_APPS", "reports").split(","))
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DMC_CONN_MAX_AGE", "60")),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["dmc.perf.db.ReplicaRouter"]
+
+# --- issue 9: authentication, step-up, security headers --------------------------------------
+# Failed logins: per account and per client address, counted in the database (all workers).
+DMC_AUTH_USER_MAX_FAILURES = int(os.environ.get("DMC_AUTH_USER_MAX_FAILURES", "5"))
+# schools share NAT addresses: a higher limit per address than per account
+DMC_AUTH_IP_MAX_FAILURES = int(os.environ.get("DMC_AUTH_IP_MAX_FAILURES", "30"))
+DMC_AUTH_WINDOW_SECONDS = int(os.environ.get("DMC_AUTH_WINDOW_SECONDS", "900"))
+DMC_AUTH_LOCK_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_SECONDS", "60"))
+DMC_AUTH_LOCK_MAX_SECONDS = int(os.environ.get("DMC_AUTH_LOCK_MAX_SECONDS", "3600"))
+# A header a trusted reverse proxy sets to the client address (e.g. HTTP_X_REAL_IP); empty:
+# REMOTE_ADDR.
+DMC_TRUSTED_PROXY_HEADER = os.environ.get("DMC_TRUSTED_PROXY_HEADER", "")
+# Certifying needs the password again within this many minutes.
+DMC_STEP_UP_MINUTES = int(os.environ.get("DMC_STEP_UP_MINUTES", "5"))
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"

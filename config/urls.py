@@ -6,6 +6,7 @@ from dmc.cases import views as cases
 from dmc.demo import views as demo
 from dmc.exchange import import_views as imports
 from dmc.exchange import views as exchange
+from dmc.privacy import views as privacy
 from dmc.rounds import views as rounds
 from dmc.schools import views as schools
 from dmc.students import views as students
@@ -55,6 +56,12 @@ urlpatterns = [
     ),
     path("schools/<str:smis_code>/template.xlsx", exchange.school_template, name="school-template"),
     path("schools/<str:smis_code>/totals.xlsx", exchange.school_totals, name="school-totals"),
+    # issue 9: password change, PDPA purpose form and the student's access report
+    path("password/", accounts.password_change, name="password-change"),
+    path("privacy/purpose/", privacy.purpose_form, name="access-purpose"),
+    path(
+        "students/<int:enrolment_id>/access/", privacy.access_report, name="student-access-report"
+    ),
     path("api/v1/", api.urls),
     path("api/v1/<path:rest>", api_not_found),  # unmatched API paths: the JSON error shape
     re_path(r"^api/v1/(?P<rest>(?s:.*))\Z", api_not_found),  # ... even with a newline in them

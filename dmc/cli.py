@@ -17,6 +17,7 @@ OURS = {
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
     "rollover": "after round 3 closes: next year's roster from the year-end results (--dry-run)",
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
+    "anonymise": "PDPA retention: anonymise students of past years (--before-year, --dry-run)",
 }
 
 

@@ -176,6 +176,18 @@ def login(client: Any, user: User, assignment: RoleAssignment | None = None) -> 
         client.post("/role/", {"assignment": assignment.pk})
 
 
+def state_purpose(client: Any, smis_code: str, code: str = "01", text: str = "") -> None:
+    """As an area/OBEC user: state the PDPA purpose for one school in this session (issue 9)."""
+    response = client.post(
+        "/privacy/purpose/", {"school": smis_code, "code": code, "text": text, "next": "/"}
+    )
+    assert response.status_code == 302, response.content[:500]
+
+
+#: the query an area/OBEC API read sends (PDPA purpose, issue 9)
+PURPOSE_QUERY = "purpose_code=01"
+
+
 @pytest.fixture(autouse=True)
 def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Keep the append-only triggers in place for every database test; lift them only after a

@@ -135,7 +135,7 @@ def test_queryset_update_and_delete_are_refused_too(world: World) -> None:
 def test_student_history_is_shown_and_scoped(world: World) -> None:
     from django.test import Client
 
-    from tests.conftest import login
+    from tests.conftest import login, state_purpose
 
     enrolment = world.add_student(actor=world.actors["officer_a1"])
     services.student_update(
@@ -154,4 +154,5 @@ def test_student_history_is_shown_and_scoped(world: World) -> None:
     # an OBEC viewer sees the same entries; another school's officer cannot open the page at all
     obec = Client()
     login(obec, world.users["obec"])
+    state_purpose(obec, "10010001")
     assert "135.0 → 137.5" in obec.get(f"/students/{enrolment.pk}/").content.decode()

@@ -34,7 +34,7 @@ from dmc.rounds.models import Round, Snapshot
 from dmc.schools.models import School
 from dmc.schools.services import school_grades_update
 from dmc.students.models import Enrolment
-from tests.conftest import YEAR, World, login, make_citizen_id
+from tests.conftest import YEAR, World, login, make_citizen_id, state_purpose
 
 BOM = "\ufeff"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -364,6 +364,7 @@ def test_student_list_offers_the_downloads(world: World, client: Client) -> None
 def test_area_web_export_asks_for_a_purpose(world: World, client: Client) -> None:
     world.add_student()
     login(client, world.users["area_a"])
+    state_purpose(client, "10010001")
     page = client.get("/schools/10010001/students/").content.decode()
     assert 'name="purpose"' in page and "วัตถุประสงค์" in page
     refused = client.post("/schools/10010001/students.csv", {"year": "2564"})

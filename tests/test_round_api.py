@@ -12,7 +12,7 @@ from dmc.core import clock
 from dmc.core.clock import bangkok
 from dmc.rounds.models import Round, SchoolRound
 from dmc.schools.models import SchoolGrade
-from tests.conftest import World
+from tests.conftest import PASSWORD, World
 
 IN_WINDOW = bangkok(2022, 4, 30, 9, 0)
 
@@ -56,7 +56,10 @@ def test_confirm_certify_acknowledge_over_the_api(world: World, ready: Round) ->
         assert again.status_code == 409
         assert again.json()["code"] == "already_confirmed"
         assert _api(world, "officer_a1").post(f"{url}/certify").status_code == 403
-        certified = _api(world, "director_a1").post(f"{url}/certify")
+        # step-up (issue 9): the director's password again
+        certified = _api(world, "director_a1").post(
+            f"{url}/certify", {"password": PASSWORD}, content_type="application/json"
+        )
         assert certified.json()["state"] == "certified"
         assert _api(world, "area_b").post(f"{url}/acknowledge").status_code == 403
         acked = _api(world, "area_a").post(f"/api/v1/rounds/{ready.pk}/acknowledge-clean")

@@ -12,7 +12,7 @@ from django.test import Client
 from dmc.accounts.models import RoleAssignment
 from dmc.accounts.services import token_create
 from dmc.students.models import Enrolment
-from tests.conftest import World, login
+from tests.conftest import PURPOSE_QUERY, World, login, state_purpose
 
 
 @pytest.fixture
@@ -24,9 +24,19 @@ def students(world: World) -> dict[str, Enrolment]:
     }
 
 
+#: the schools each area/OBEC user reads in these tests (they state a PDPA purpose first)
+IN_SCOPE = {
+    "area_a": ["10010001", "10010002"],
+    "area_b": ["42010001"],
+    "obec": ["10010001", "10010002", "42010001"],
+}
+
+
 def _client(world: World, name: str) -> Client:
     client = Client()
     login(client, world.users[name])
+    for smis in IN_SCOPE.get(name, []):
+        state_purpose(client, smis)
     return client
 
 
@@ -66,7 +76,9 @@ def test_web_student_detail_is_scoped(
 def test_api_student_detail_is_scoped(
     world: World, students: dict[str, Enrolment], user: str, school: str, allowed: bool
 ) -> None:
-    response = _token_client(world, user).get(f"/api/v1/students/{students[school].pk}")
+    response = _token_client(world, user).get(
+        f"/api/v1/students/{students[school].pk}?{PURPOSE_QUERY}"
+    )
     assert response.status_code == (200 if allowed else 404)
     body = response.json()
     if allowed:
@@ -92,7 +104,8 @@ def test_student_lists_are_scoped(
     world: World, students: dict[str, Enrolment], user: str, smis: str, status: int
 ) -> None:
     assert _client(world, user).get(f"/schools/{smis}/students/").status_code == status
-    assert _token_client(world, user).get(f"/api/v1/schools/{smis}/students").status_code == status
+    api = _token_client(world, user)
+    assert api.get(f"/api/v1/schools/{smis}/students?{PURPOSE_QUERY}").status_code == status
 
 
 def test_api_school_list_is_scoped(world: World) -> None:

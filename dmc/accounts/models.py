@@ -112,3 +112,21 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.prefix}…"
+
+
+class AuthThrottle(models.Model):
+    """Failed authentications counted per key (``user:<name>``, ``ip:<addr>``, ``token-ip:<addr>``)
+    in the database, so every worker process sees the same counts (issue 9).
+
+    ``failures`` counts failures since ``window_start``; past the key's limit the key is locked
+    until ``locked_until``, and each further failure doubles the delay (capped).
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"throttle {self.pk}"

@@ -236,3 +236,26 @@ def token_authenticate(secret: str) -> Actor | None:
     if token is None:
         return None
     return Actor.from_assignment(token.assignment)
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> None:
+    """Change one's own password (issue 9): the current one first, then the policy.
+
+    Raises PASSWORD_WRONG (403) and VALIDATION (the policy's Thai/English messages). Audited
+    without the password, of course.
+    """
+    if not user.check_password(old_password):
+        raise DmcError(
+            ErrorCode.PASSWORD_WRONG, http_status=403, fields={"old_password": ["wrong"]}
+        )
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise DmcError(ErrorCode.VALIDATION, fields={"new_password": list(exc.messages)}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    event = audit.build(actor=None, action="account.password_change", target=user)
+    event.actor = user
+    event.actor_role = ""
+    event.save(force_insert=True)

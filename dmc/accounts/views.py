@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from dmc.accounts import selectors, services
+from dmc.accounts import selectors, services, throttle
 from dmc.accounts.middleware import SESSION_KEY
 from dmc.accounts.models import Role, RoleAssignment, User
 from dmc.accounts.web import actor_of, actor_required
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.i18n import tr
 from dmc.core.middleware import LANG_COOKIE
+from dmc.privacy.access import SESSION_KEY as PURPOSES_KEY
 from dmc.schools.models import AreaOffice, School
 
 
@@ -25,19 +27,31 @@ def _approver(assignment: RoleAssignment) -> tuple[str, str]:
 
 def login_view(request: HttpRequest) -> HttpResponse:
     error = None
+    status = 200
+    user = None
     if request.method == "POST":
-        user = authenticate(
-            request,
-            username=request.POST.get("username", ""),
-            password=request.POST.get("password", ""),
-        )
+        username = request.POST.get("username", "")
+        keys = (throttle.user_key(username), throttle.ip_key(throttle.client_ip(request)))
+        try:
+            # while locked the password is not even checked (issue 9)
+            throttle.check(ErrorCode.LOGIN_THROTTLED, *keys)
+        except DmcError as exc:
+            error, status = exc.message, exc.http_status
+        else:
+            user = authenticate(
+                request, username=username, password=request.POST.get("password", "")
+            )
+            if user is None:
+                throttle.record_failure(*keys)
+                error = tr("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "Wrong username or password")
         if user is None:
-            error = tr("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "Wrong username or password")
+            pass  # the error is set above
         elif not selectors.approved_assignments(user).exists():
             pending = RoleAssignment.objects.filter(user=user).first()
             th, en = _approver(pending) if pending else ("ผู้ดูแลระบบ", "an administrator")
             error = DmcError(ErrorCode.ACCOUNT_NOT_APPROVED, approver_th=th, approver_en=en).message
         else:
+            throttle.reset(keys[0])
             login(request, user)  # rotates the session key
             nxt = request.POST.get("next", "")
             request.session["dmc_next"] = (
@@ -50,7 +64,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         request,
         "dmc/login.html",
         {"error": error, "next": request.GET.get("next", "")},
-        status=401 if error else 200,
+        status=status if status != 200 else (401 if error else 200),
     )
 
 
@@ -73,6 +87,7 @@ def role_pick(request: HttpRequest) -> HttpResponse:
         nxt = request.session.get("dmc_next", "")
         request.session.cycle_key()  # a new session id for a new role
         request.session[SESSION_KEY] = chosen.pk
+        request.session.pop(PURPOSES_KEY, None)  # the new role states its own purposes
         request.session.pop("dmc_next", None)
         return redirect(nxt or "home")
     return render(request, "dmc/role_pick.html", {"assignments": assignments})
@@ -152,6 +167,49 @@ def approvals(request: HttpRequest) -> HttpResponse:
         return redirect("approvals")
     pending = selectors.pending_approvals(actor=actor)
     return render(request, "dmc/approvals.html", {"pending": pending})
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+    new_password = forms.CharField(widget=forms.PasswordInput, max_length=128)
+    new_password_again = forms.CharField(widget=forms.PasswordInput, max_length=128)
+
+
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change one's own password (issue 9). The session stays logged in under a new key; every
+    other session of the user is ended (Django's session auth hash)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    form = PasswordChangeForm(request.POST or None)
+    done = False
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["new_password"] != data["new_password_again"]:
+            form.add_error(
+                "new_password_again",
+                tr("รหัสผ่านใหม่ทั้งสองช่องไม่ตรงกัน", "The two new passwords differ"),
+            )
+        else:
+            try:
+                services.password_change(
+                    user=request.user,  # type: ignore[arg-type]
+                    old_password=data["old_password"],
+                    new_password=data["new_password"],
+                )
+            except DmcError as exc:
+                status = exc.http_status
+                for name, messages in (exc.fields or {"__all__": [exc.message]}).items():
+                    target = name if name in form.fields else None
+                    for message in messages if exc.code == ErrorCode.VALIDATION else [exc.message]:
+                        form.add_error(target, message)
+            else:
+                update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+                done = True
+                form = PasswordChangeForm()
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "dmc/password_change.html", {"form": form, "done": done}, status=status)
 
 
 def user_display(user: User) -> str:

@@ -115,6 +115,16 @@ class ErrorCode(StrEnum):
     # issue 9 (reliability): the database cannot be reached
     DB_UNAVAILABLE = "db_unavailable"
     CSRF_FAILED = "csrf_failed"
+    # issue 8: load shedding (dmc/perf)
+    SERVER_BUSY = "server_busy"
+    RATE_LIMITED = "rate_limited"
+    # issue 9: authentication, step-up, PDPA purposes
+    LOGIN_THROTTLED = "login_throttled"
+    TOKEN_THROTTLED = "token_throttled"  # noqa: S105 - an error code, not a secret
+    STEP_UP_REQUIRED = "step_up_required"
+    STEP_UP_FAILED = "step_up_failed"
+    PASSWORD_WRONG = "password_wrong"  # noqa: S105 - an error code, not a secret
+    ACCESS_PURPOSE_REQUIRED = "access_purpose_required"
     # issue 5: end of year (L8) and rollover
     YEAR_RESULT_REQUIRED = "year_result_required"
     YEARS_STUDIED_RANGE = "years_studied_range"
@@ -519,6 +529,49 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
         "The database is temporarily unavailable. Nothing already saved is lost; please try again"
         " in {retry_after} seconds (repeat anything that was not confirmed as saved)",
+    ),
+    # issue 8: load shedding (dmc/perf)
+    ErrorCode.SERVER_BUSY: (
+        "ขณะนี้มีผู้ใช้งานจำนวนมาก ระบบยังไม่ได้ดำเนินการตามคำขอนี้ โปรดลองใหม่ในอีก {retry_after} วินาที"
+        " (ข้อมูลที่บันทึกสำเร็จแล้วไม่สูญหาย)",
+        "The system is busy and did not carry out this request; please try again in"
+        " {retry_after} seconds (nothing already saved is lost)",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "มีคำขอจาก{who_th}ถี่เกินไป โปรดรอ {retry_after} วินาทีแล้วลองใหม่ (คำขอนี้ยังไม่ได้ดำเนินการ)",
+        "Too many requests from {who_en}; wait {retry_after} seconds and try again (this request"
+        " was not carried out)",
+    ),
+    # issue 9: authentication, step-up, PDPA purposes
+    ErrorCode.LOGIN_THROTTLED: (
+        "เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป ระบบระงับการเข้าสู่ระบบชั่วคราว"
+        " โปรดลองใหม่หลังเวลา {until} น. (อีกประมาณ {seconds} วินาที)",
+        "Too many failed logins; logging in is paused. Try again after {until}"
+        " (in about {seconds} seconds)",
+    ),
+    ErrorCode.TOKEN_THROTTLED: (
+        "ใช้โทเคน API ที่ไม่ถูกต้องหลายครั้งเกินไป โปรดลองใหม่หลังเวลา {until} น. (อีกประมาณ {seconds} วินาที)",
+        "Too many invalid API tokens; try again after {until} (in about {seconds} seconds)",
+    ),
+    ErrorCode.STEP_UP_REQUIRED: (
+        "การรับรองข้อมูลต้องยืนยันตัวตนซ้ำ โปรดกรอกรหัสผ่านของท่านอีกครั้ง (ยืนยันแล้วใช้ได้ {minutes} นาที)",
+        "Certifying needs you to confirm your identity: enter your password again"
+        " (valid for {minutes} minutes)",
+    ),
+    ErrorCode.STEP_UP_FAILED: (
+        "รหัสผ่านที่กรอกเพื่อยืนยันตัวตนไม่ถูกต้อง ยังไม่ได้รับรองข้อมูล",
+        "The password you entered to confirm your identity is wrong; nothing was certified",
+    ),
+    ErrorCode.PASSWORD_WRONG: (
+        "รหัสผ่านปัจจุบันไม่ถูกต้อง",
+        "The current password is wrong",
+    ),
+    ErrorCode.ACCESS_PURPOSE_REQUIRED: (
+        "การดูข้อมูลส่วนบุคคลของนักเรียนโดยเขตพื้นที่หรือ สพฐ. ต้องระบุวัตถุประสงค์"
+        " (พ.ร.บ.คุ้มครองข้อมูลส่วนบุคคล) เลือกรหัสวัตถุประสงค์ {codes}"
+        " (99 = อื่น ๆ ต้องระบุรายละเอียด)",
+        "Viewing students' personal data as an area office or OBEC needs a stated purpose"
+        " (PDPA): choose a purpose code {codes} (99 = other, with a description)",
     ),
     # issue 5: end of year (L8) and rollover
     ErrorCode.YEAR_RESULT_REQUIRED: (

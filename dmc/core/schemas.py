@@ -10,5 +10,6 @@ class ErrorOut(Schema):
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS.update({429: ErrorOut, 503: ErrorOut})  # issue 8: rate limited / server busy (Retry-After)
 
 MAX_ID = 2**62

@@ -25,9 +25,11 @@ from django.db import transaction
 from dmc.accounts.actor import Actor
 from dmc.core import audit, clock
 from dmc.core.errors import DmcError, ErrorCode
+from dmc.core.models import AccessEvent
 from dmc.core.normalize import clean_text
 from dmc.exchange.format import HEADER, neutralise, row_for
 from dmc.exchange.xlsx import column_width, write_table_to
+from dmc.privacy import access
 from dmc.rounds import selectors as round_selectors
 from dmc.rounds.stats import as_of_for
 from dmc.schools import selectors as school_selectors
@@ -108,6 +110,15 @@ def students_export(
         target=school,
         after={"rows": len(ids), "format": fmt, "academic_year": year},
         reason=reason,
+    )
+    # and in the PDPA access log, for every role (issue 9)
+    access.record(
+        actor=actor,
+        kind=AccessEvent.Kind.EXPORT,
+        school_id=school.pk,
+        purpose=access.Purpose("", reason),
+        academic_year=year,
+        rows=len(ids),
     )
     return StudentExport(school=school, year=year, fmt=fmt, ids=ids, age_at=as_of_for(year))
 

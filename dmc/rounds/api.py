@@ -10,9 +10,11 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema
 
+from dmc.accounts import stepup
 from dmc.accounts.actor import api_actor
+from dmc.accounts.models import Role
 from dmc.core import clock
-from dmc.core.errors import not_found
+from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round
@@ -37,6 +39,12 @@ class RoundOut(Schema):
     self_cancel_deadline: dt.datetime
     area_ack_closes_at: dt.datetime
     closed_at: dt.datetime | None
+
+
+class CertifyIn(Schema):
+    """Step-up re-authentication (issue 9): the director's password, again."""
+
+    password: str | None = Field(None, max_length=128)
 
 
 class WindowsIn(Schema):
@@ -233,10 +241,32 @@ def confirm(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str
 @router.post(
     "/{round_id}/schools/{smis_code}/certify",
     response={200: ProgressOut, **ERRORS},
-    summary="Director: certify a confirmed school (not the confirmer)",
+    summary="Director: certify a confirmed school (not the confirmer); step-up: send"
+    ' {"password": "…"} (a web session may instead have re-entered it in the last minutes)',
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": CertifyIn.model_json_schema()}},
+        }
+    },
 )
 def certify(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict[str, Any]:
+    actor = api_actor(request)
+    if actor.role == Role.SCHOOL_DIRECTOR:  # others are refused by the service
+        stepup.require(request, actor, _step_up_password(request))
     return _school_action(request, round_id, smis_code, services.round_certify)
+
+
+def _step_up_password(request: HttpRequest) -> str | None:
+    """The optional body of certify: ``{"password": "…"}`` (JSON) or a form field; no body is
+    fine when the web session stepped up in the last minutes."""
+    if request.content_type == "application/json" and request.body:
+        try:
+            data = CertifyIn.model_validate_json(request.body)
+        except ValueError as exc:
+            raise DmcError(ErrorCode.VALIDATION, fields={"password": ["invalid"]}) from exc
+        return data.password
+    return request.POST.get("password") or None
 
 
 @router.post(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.rulebook import CHECKS, Check, Severity
 from dmc.rounds.models import MenuWindow, Round, SchoolRound, SchoolYearStats
@@ -209,11 +207,10 @@ def _progress(
 
 def school_progress(school: School, r: Round) -> SchoolProgress:
     """One school's checklist and state in a round (from the maintained stats)."""
-    from dmc.rounds.stats import locked_stats
+    from dmc.rounds.stats import current_stats
 
     year = r.academic_year.year
-    with transaction.atomic():  # the stats row is locked (and rebuilt if stale)
-        s = locked_stats(school.pk, year)
+    s = current_stats(school.pk, year)  # no lock unless it must be rebuilt
     rooms = dict(
         SchoolGrade.objects.filter(school=school, academic_year=year).values_list("grade", "rooms")
     )

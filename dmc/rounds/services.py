@@ -62,8 +62,16 @@ def _require_scope(actor: Actor, school: School) -> None:
 
 
 def _locked(school: School, r: Round) -> SchoolRound:
-    SchoolRound.objects.get_or_create(school=school, round=r)
-    return SchoolRound.objects.select_for_update(of=("self",)).get(school=school, round=r)
+    locked = SchoolRound.objects.select_for_update(of=("self",))
+    sr = locked.filter(school=school, round=r).first()
+    if sr is None:  # first action of the school in this round
+        # one INSERT … ON CONFLICT DO NOTHING: a concurrent first action creates it only once
+        SchoolRound.objects.bulk_create(
+            [SchoolRound(school=school, round=r)], ignore_conflicts=True
+        )
+        sr = locked.get(school=school, round=r)
+    sr.school = school  # the caller's row: no second fetch for the audit's area
+    return sr
 
 
 def _school_round(
@@ -125,11 +133,14 @@ def rooms_by_grade(school: School, year: int) -> dict[str, int]:
     )
 
 
-def blocking_items(school: School, year: int) -> tuple[int, list[tuple[str, int, int]]]:
+def blocking_items(
+    school: School, year: int, rooms: dict[str, int] | None = None
+) -> tuple[int, list[tuple[str, int, int]]]:
     """(blocking student items, D6 room problems) from the maintained stats: no rescan."""
     s = stats.locked_stats(school.pk, year)
     problems = checks.rooms_problems(
-        stats.students_by_grade(s.totals), rooms_by_grade(school, year)
+        stats.students_by_grade(s.totals),
+        rooms if rooms is not None else rooms_by_grade(school, year),
     )
     return stats.blocking_count(s.checks), problems
 
@@ -170,9 +181,13 @@ def _totals(rows: list[SnapshotRow], rooms: dict[str, int]) -> dict[str, Any]:
     return out
 
 
-def seal_school(actor: Actor | None, school: School, r: Round) -> Snapshot:
+def seal_school(
+    actor: Actor | None, school: School, r: Round, rooms: dict[str, int] | None = None
+) -> Snapshot:
     """Copy the school's active rows of the round's year into a confirm snapshot with a hash."""
     year = r.academic_year.year
+    if rooms is None:
+        rooms = rooms_by_grade(school, year)
     rows = [
         SnapshotRow(
             enrolment_id=e["pk"],
@@ -208,7 +223,7 @@ def seal_school(actor: Actor | None, school: School, r: Round) -> Snapshot:
         taken_by=actor.user if actor else None,
         rows=len(rows),
         counted_rows=sum(1 for row in rows if row.counted),
-        totals=_totals(rows, rooms_by_grade(school, year)),
+        totals=_totals(rows, rooms),
         sha256=snapshot_hash(_confirm_header(r, school), [_row_line(row) for row in rows]),
     )
     for row in rows:
@@ -251,11 +266,14 @@ def round_confirm(*, actor: Actor, school: School, round_id: int) -> SchoolRound
         raise DmcError(ErrorCode.CONFIRM_LOCKED, http_status=409, reason=sr.locked_reason)
     if sr.confirmed_at is not None:
         raise conflict(ErrorCode.ALREADY_CONFIRMED, at=_when(sr.confirmed_at))
-    blocking, rooms = blocking_items(school, r.academic_year.year)
-    if blocking or rooms:
-        raise DmcError(ErrorCode.CHECKLIST_BLOCKING, http_status=409, count=blocking + len(rooms))
+    rooms = rooms_by_grade(school, r.academic_year.year)
+    blocking, problems = blocking_items(school, r.academic_year.year, rooms)
+    if blocking or problems:
+        raise DmcError(
+            ErrorCode.CHECKLIST_BLOCKING, http_status=409, count=blocking + len(problems)
+        )
     before = audit.snapshot(sr, _SR_FIELDS)
-    sr.snapshot = seal_school(actor, school, r)
+    sr.snapshot = seal_school(actor, school, r, rooms)
     sr.confirmed_at, sr.confirmed_by = now, actor.user
     return _save(actor, "round.confirm", sr, before)
 

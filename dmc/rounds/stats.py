@@ -139,6 +139,18 @@ def locked_stats(school_id: int, year: int) -> SchoolYearStats:
     return _locked_stats(school_id, year)[0]
 
 
+def current_stats(school_id: int, year: int) -> SchoolYearStats:
+    """The stats row for a page or an API read: read without a lock when it is current (a
+    committed row is consistent; locking it would make every read a transaction with a WAL
+    flush at commit and queue reads behind writes to the school), rebuilt under the lock only
+    when missing or stale."""
+    stats = SchoolYearStats.objects.filter(school_id=school_id, academic_year=year).first()
+    if stats is not None and stats.as_of == as_of_for(year):
+        return stats
+    with transaction.atomic():
+        return _locked_stats(school_id, year)[0]
+
+
 def _locked_stats(school_id: int, year: int) -> tuple[SchoolYearStats, bool]:
     """(stats row locked for update, whether it was just rebuilt from the current data)."""
     as_of = as_of_for(year)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from dmc.accounts import stepup
 from dmc.accounts.models import Role
 from dmc.accounts.web import actor_of, actor_required, own_school_code
 from dmc.core import clock
@@ -80,6 +81,8 @@ def school_round(request: HttpRequest) -> HttpResponse:
                 services.round_confirm(actor=actor, school=school, round_id=r.pk)
                 _flash(request, "ยืนยันข้อมูลเรียบร้อย", "Confirmed")
             elif action == "certify":
+                if actor.role == Role.SCHOOL_DIRECTOR:  # others are refused by the service
+                    stepup.require(request, actor, request.POST.get("password") or None)
                 services.round_certify(actor=actor, school=school, round_id=r.pk)
                 _flash(request, "รับรองข้อมูลเรียบร้อย", "Certified")
             elif action == "cancel":
@@ -116,6 +119,7 @@ def school_round(request: HttpRequest) -> HttpResponse:
         "reopen_requests": ReopenRequest.objects.filter(school=school, round=r)[:5],
         "is_officer": actor.role == Role.SCHOOL_OFFICER,
         "is_director": actor.role == Role.SCHOOL_DIRECTOR,
+        "step_up_fresh": stepup.is_fresh(request, actor),
     }
     return render(request, "dmc/round_school.html", ctx, status=status)
 

@@ -5,7 +5,9 @@ from ninja import Field, Query, Router, Schema
 
 from dmc.accounts.actor import api_actor
 from dmc.core import clock
+from dmc.core.models import AccessEvent
 from dmc.core.schemas import ERRORS
+from dmc.privacy import access
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors
 from dmc.schools.models import School
@@ -83,13 +85,15 @@ def student_row(e: Enrolment) -> dict[str, object]:
 @router.get(
     "/{smis_code}/students",
     response={200: StudentPage, **ERRORS},
-    summary="A school's students (Thai name order, masked citizen IDs, paged)",
+    summary="A school's students (Thai name order, masked citizen IDs, paged; area/OBEC: send"
+    " purpose_code, and purpose_text for 99; logged)",
 )
 def school_students(
     request: HttpRequest, smis_code: str, filters: Query[StudentQuery]
 ) -> dict[str, object]:
     actor = api_actor(request)
     school = selectors.school_get(actor=actor, smis_code=smis_code)
+    purpose = access.api_purpose(request, actor, school.pk)  # PDPA (issue 9)
     year = filters.year or round_selectors.current_year(clock.now()) or 0
     qs = student_selectors.enrolment_list(
         actor=actor,
@@ -99,6 +103,14 @@ def school_students(
         grade=filters.grade,
     )
     page = student_selectors.enrolment_page(qs, filters.page)
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.API_LIST,
+        school_id=school.pk,
+        purpose=purpose,
+        academic_year=year,
+        rows=len(page.object_list),
+    )
     return {
         "count": page.paginator.count,
         "page": page.number,

@@ -10,8 +10,10 @@ from pydantic import Field
 
 from dmc.accounts.actor import api_actor
 from dmc.core.errors import Collector
+from dmc.core.models import AccessEvent
 from dmc.core.normalize import parse_date, parse_decimal
 from dmc.core.schemas import ERRORS, MAX_ID
+from dmc.privacy import access
 from dmc.students import selectors, services
 from dmc.students.models import Enrolment
 
@@ -80,9 +82,26 @@ def student_out(e: Enrolment) -> dict[str, Any]:
     }
 
 
-@router.get("/{int:enrolment_id}", response={200: StudentOut, **ERRORS}, summary="One student")
+@router.get(
+    "/{int:enrolment_id}",
+    response={200: StudentOut, **ERRORS},
+    summary="One student (area/OBEC: send purpose_code, and purpose_text for 99; logged)",
+)
 def student_get(request: HttpRequest, enrolment_id: EnrolmentId) -> dict[str, Any]:
-    return student_out(selectors.enrolment_get(actor=api_actor(request), enrolment_id=enrolment_id))
+    actor = api_actor(request)
+    enrolment = selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id)
+    # PDPA (issue 9): area/OBEC send purpose_code (+ purpose_text for 99); the read is logged
+    purpose = access.api_purpose(request, actor, enrolment.school_id)
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.API_DETAIL,
+        school_id=enrolment.school_id,
+        purpose=purpose,
+        enrolment_id=enrolment.pk,
+        person_pk=enrolment.person_id,
+        academic_year=enrolment.academic_year,
+    )
+    return student_out(enrolment)
 
 
 @router.patch(

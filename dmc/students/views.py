@@ -10,7 +10,9 @@ from dmc.core import clock
 from dmc.core.codes import CODES, GRADES
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.i18n import lang, tr
+from dmc.core.models import AccessEvent
 from dmc.core.rulebook import CHECKS
+from dmc.privacy import access
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.students import selectors, services
@@ -21,6 +23,9 @@ from dmc.students.forms import StudentForm, history_rows, initial_for
 def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
     actor = actor_of(request)
     school = school_selectors.school_get(actor=actor, smis_code=smis_code)
+    gate = access.web_gate(request, actor, school.pk, school.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
     year = round_selectors.current_year(clock.now()) or 0
     with contextlib.suppress(ValueError):
         year = int(request.GET.get("year", year))
@@ -35,6 +40,14 @@ def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
         actor=actor, school=school, academic_year=year, search=search, grade=grade, check=check
     )
     page = selectors.enrolment_page(qs, request.GET.get("page"))
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.LIST,
+        school_id=school.pk,
+        purpose=gate,
+        academic_year=year,
+        rows=len(page.object_list),
+    )
     ctx = {
         "school": school,
         "year": year,
@@ -58,6 +71,18 @@ def student_list(request: HttpRequest, smis_code: str) -> HttpResponse:
 def student_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
     actor = actor_of(request)
     enrolment = selectors.enrolment_get(actor=actor, enrolment_id=enrolment_id)
+    gate = access.web_gate(request, actor, enrolment.school_id, enrolment.school.smis_code)
+    if isinstance(gate, HttpResponse):  # PDPA: area/OBEC state a purpose first (issue 9)
+        return gate
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.DETAIL,
+        school_id=enrolment.school_id,
+        purpose=gate,
+        enrolment_id=enrolment.pk,
+        person_pk=enrolment.person_id,
+        academic_year=enrolment.academic_year,
+    )
     can_edit = actor.role in ("school_officer", "obec_admin")
     status = 200
     conflict = None

@@ -17,7 +17,9 @@ from dmc.core import clock
 from dmc.core.codes import CODES, TERMINAL_GRADES
 from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.i18n import lang, tr
+from dmc.core.models import AccessEvent
 from dmc.exchange.views import _attachment
+from dmc.privacy import access
 from dmc.rounds import selectors as round_selectors
 from dmc.rounds.rules import YEAR_END_MENUS
 from dmc.schools import selectors as school_selectors
@@ -102,7 +104,18 @@ def yearend_grid(request: HttpRequest, menu: str) -> HttpResponse:
     room = int(room_text) if room_text.isdigit() else None
     if grade not in CODES["grade"]:
         raise not_found()
+    gate = access.web_gate(request, actor, school.pk, school.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
     students = list(selectors.class_students(school, year, menu, grade, room))
+    access.record_if_gated(
+        actor=actor,
+        kind=AccessEvent.Kind.LIST,
+        school_id=school.pk,
+        purpose=gate,
+        academic_year=year,
+        rows=len(students),
+    )
     can_edit = actor.role in (Role.SCHOOL_OFFICER, Role.OBEC_ADMIN)
     errors: dict[int, str] = {}
     error: str | None = None
@@ -188,7 +201,14 @@ def yearend_grid(request: HttpRequest, menu: str) -> HttpResponse:
 @actor_required
 def yearend_workbook(request: HttpRequest) -> HttpResponse:
     """The school's students with their results so far, as XLSX to fill in and import."""
-    _, school, year = _school_and_year(request)
+    actor, school, year = _school_and_year(request)
+    gate = access.web_gate(request, actor, school.pk, school.smis_code)  # PDPA (issue 9)
+    if isinstance(gate, HttpResponse):
+        return gate
+    access.record(
+        actor=actor, kind=AccessEvent.Kind.EXPORT, school_id=school.pk, purpose=gate,
+        academic_year=year, rows=school.enrolments.filter(academic_year=year).count(),
+    )  # fmt: skip
     return _attachment(
         exchange.results_workbook(school, year, lang()), f"yearend_{school.smis_code}_{year}.xlsx"
     )

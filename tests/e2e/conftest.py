@@ -74,7 +74,15 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext, request: pytest.FixtureRequest) -> Iterator[Page]:
     pg = context.new_page()
+    # issue 9: every browser test runs under the CSP; a violation (an inline script or style,
+    # eval) fails the test
+    violations: list[str] = []
+    pg.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield pg
+    assert violations == [], violations
     # keep a picture of the page a failing test ended on
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed and not pg.is_closed():

@@ -23,7 +23,7 @@ from dmc.rounds.models import Round, SchoolRound
 from dmc.schools.models import SchoolGrade
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
-from tests.conftest import YEAR, World, make_citizen_id, set_year_result
+from tests.conftest import PASSWORD, YEAR, World, make_citizen_id, set_year_result
 from tests.e2e.conftest import TIMEOUT_MS, browser_login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -194,6 +194,8 @@ def test_checklist_confirm_certify_acknowledge(
             director.get_by_role("link", name="ตรวจสอบและยืนยันข้อมูล").click()
             expect(director.locator("#school-state")).to_have_text("ยืนยันแล้ว")
             expect(director.get_by_role("button", name="ยืนยันข้อมูล", exact=True)).to_have_count(0)
+            # step-up (issue 9): the password again before certifying
+            director.locator("input[name=password]").fill(PASSWORD)
             with director.expect_navigation():
                 director.get_by_role("button", name="รับรองข้อมูล", exact=True).click()
             expect(director.get_by_role("status")).to_have_text("รับรองข้อมูลเรียบร้อย")

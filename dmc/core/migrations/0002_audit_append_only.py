@@ -6,11 +6,11 @@ from dmc.core import audit_sql
 
 
 def forwards(apps, schema_editor):
-    audit_sql.install(schema_editor.connection)
+    audit_sql.install(schema_editor.connection, ("core_auditevent",))
 
 
 def backwards(apps, schema_editor):
-    audit_sql.uninstall(schema_editor.connection)
+    audit_sql.uninstall(schema_editor.connection, ("core_auditevent",))
 
 
 class Migration(migrations.Migration):

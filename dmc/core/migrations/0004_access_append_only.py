@@ -1,0 +1,18 @@
+"""Make the PDPA access log append-only in the database itself (SQLite and PostgreSQL)."""
+
+from django.db import migrations
+
+from dmc.core import audit_sql
+
+
+def forwards(apps, schema_editor):
+    audit_sql.install(schema_editor.connection, ("core_accessevent",))
+
+
+def backwards(apps, schema_editor):
+    audit_sql.uninstall(schema_editor.connection, ("core_accessevent",))
+
+
+class Migration(migrations.Migration):
+    dependencies = [("core", "0003_access_event")]
+    operations = [migrations.RunPython(forwards, backwards)]

@@ -1,0 +1,2 @@
+"""Performance and load shedding (issue 8): admission control, fair-share rate limits, the
+read-replica router."""
