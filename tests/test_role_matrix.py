@@ -191,8 +191,8 @@ web(
     },
     officer="400 404 404",
     director="403 404 404",
-    area="403 403 404",
-    obec="400",
+    area="noop noop 404",  # the PDPA purpose page first; nothing is written
+    obec="noop",
 )
 web("GET students/add/", "/students/add/", officer="ok", director="403", area="403", obec="403")
 web(
@@ -501,9 +501,21 @@ web(
     {"ids": "{enrolment}", "result_{enrolment}": "pass"},
     officer="noop",
     director="403",
-    area="403",
+    area="noop noop 403",
     obec="noop",
 )
+# issue 9 (security): password change, the PDPA purpose form, a student's data access report
+# a logged-in user changes their own password even before any role is approved
+web("GET password/", "/password/", officer="ok", director="ok", area="ok", obec="ok",
+    pending="ok")  # fmt: skip
+web("POST password/", "/password/", {"old_password": "x"}, officer="400", director="400",
+    area="400", obec="400", pending="400")  # fmt: skip
+web("GET privacy/purpose/", "/privacy/purpose/?school={smis}", officer="ok 403 403",
+    director="ok 403 403", area="ok ok 403", obec="ok")  # fmt: skip
+web("POST privacy/purpose/", "/privacy/purpose/?school={smis}", {"code": "01"},
+    officer="noop 403 403", director="noop 403 403", area="noop noop 403", obec="noop")  # fmt: skip
+web("GET students/<int:enrolment_id>/access/", "/students/{enrolment}/access/?purpose_code=01",
+    officer="ok 404 404", director="ok 404 404", area="ok ok 404", obec="ok")  # fmt: skip
 # the API's mount points (the operations themselves are in A)
 web(
     "GET api/v1/",
@@ -567,7 +579,7 @@ api_op(
 )
 api_op(
     "GET /api/v1/schools/{smis_code}/students",
-    "/api/v1/schools/{smis}/students",
+    "/api/v1/schools/{smis}/students?purpose_code=01",  # PDPA: area/OBEC state a purpose
     officer="ok 403 403",
     director="ok 403 403",
     area="ok ok 403",
@@ -575,7 +587,7 @@ api_op(
 )
 api_op(
     "GET /api/v1/students/{enrolment_id}",
-    "/api/v1/students/{enrolment}",
+    "/api/v1/students/{enrolment}?purpose_code=01",
     officer="ok 404 404",
     director="ok 404 404",
     area="ok ok 404",
@@ -713,7 +725,7 @@ api_op(
     "/api/v1/rounds/{round}/schools/{smis}/certify",
     None,
     officer="403",
-    director="409 403 403",
+    director="403",  # own school too: step-up re-authentication comes first (issue 9)
     area="403",
     obec="403",
 )
@@ -922,6 +934,10 @@ api_op(
     area="403",
     obec="409",
 )
+
+# issue 9 (security): what we hold on a student and who saw it
+api_op("GET /api/v1/students/{enrolment_id}/access-report",
+       "/api/v1/students/{enrolment}/access-report?purpose_code=01", **SCHOOL_READ)  # fmt: skip
 
 #: the one deliberate disclosure across schools: transfer-in by citizen ID shows the person found
 #: (name, school) so the officer can check it is the right child; the caller already holds the
