@@ -167,8 +167,8 @@ def test_api_query_strings_stay_in_scope(world: World, students: dict[str, Enrol
     assert listed.status_code == 200 and listed.json() == []
     for url in (
         "/api/v1/cases?kind=id_correction",
-        "/api/v1/schools/10010001/students?q=" + students["b1"].person.person_id,
-        "/api/v1/schools/10010001/students?q=" + students["b1"].person.first_name,
+        "/api/v1/schools/10010001/students?purpose_code=01&q=" + students["b1"].person.person_id,
+        "/api/v1/schools/10010001/students?purpose_code=01&q=" + students["b1"].person.first_name,
     ):
         response = api.get(url)
         assert response.status_code == 200
