@@ -124,12 +124,13 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 180  # a busy shared box starts gunicorn slowly
+        while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/login/", timeout=2)
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/login/", timeout=10)
                 break
             except OSError:
-                time.sleep(0.2)
+                time.sleep(0.5)
         solo: list[tuple[float, int]] = []
         upload(*files[0], solo)
         results: list[tuple[float, int]] = []
@@ -161,6 +162,7 @@ def main() -> None:
         "concurrent_wall_s": round(wall, 3),
         "serial_equivalent_per_file_s": round(wall / SCHOOLS, 3),
         "target_p95_s": 1.0,
+        "loadavg_1_5_15": [round(x, 1) for x in os.getloadavg()],  # the shared 2-core box
         "errors": ERRORS[:3],
     }
     out = ROOT / "bench/results/upload-16x2000.json"

@@ -150,6 +150,12 @@ api.add_router("/cases", cases_router)
 api.add_router("/", exchange_router)
 api.add_router("/imports", import_router)
 api.add_router("/", yearend_router)  # issue 5
+# issue 7: nutrition, per-head budget
+from dmc.budget.api import router as budget_router  # noqa: E402
+from dmc.nutrition.api import router as nutrition_router  # noqa: E402
+
+api.add_router("/nutrition", nutrition_router)
+api.add_router("/budget", budget_router)
 # issue 9: the PDPA access report
 from dmc.privacy.api import router as privacy_router  # noqa: E402
 

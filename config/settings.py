@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "dmc.cases",
     "dmc.yearend",
     "dmc.demo",
+    "dmc.nutrition",  # issue 7
+    "dmc.budget",  # issue 7
     "dmc.privacy",
 ]
 
@@ -196,6 +198,11 @@ DMC_EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 WHITENOISE_USE_FINDERS = not PROD
 
+# issue 7: nutrition references (a folder of extra DoH cut-off files; the default scheme) and
+# per-head subsidy rate tables (a folder of extra rate files)
+DMC_NUTRITION_DIR = os.environ.get("DMC_NUTRITION_DIR", "")
+DMC_NUTRITION_REFERENCE = os.environ.get("DMC_NUTRITION_REFERENCE", "who")
+DMC_BUDGET_DIR = os.environ.get("DMC_BUDGET_DIR", "")
 # Issue 8: load shedding (dmc/perf; docs/deployment.md). Per process: at most DMC_ADMIT_SLOTS
 # requests run at once, DMC_ADMIT_QUEUE more wait up to DMC_ADMIT_WAIT_MS for a slot, the rest get
 # 503 + Retry-After at once (0 slots: off; it needs more server threads than slots + queue).

@@ -2,11 +2,14 @@ from django.urls import path, re_path
 
 from config.api import api, api_not_found
 from dmc.accounts import views as accounts
+from dmc.budget import views as budget  # issue 7
 from dmc.cases import views as cases
 from dmc.demo import views as demo
 from dmc.exchange import import_views as imports
 from dmc.exchange import views as exchange
+from dmc.nutrition import views as nutrition  # issue 7
 from dmc.privacy import views as privacy
+from dmc.rounds import certificate  # issue 7
 from dmc.rounds import views as rounds
 from dmc.schools import views as schools
 from dmc.students import views as students
@@ -81,4 +84,10 @@ urlpatterns = [
         imports.import_quarantine,
         name="import-quarantine",
     ),
+    # issue 7: nutrition, per-head budget, the certification PDF
+    path("nutrition/", nutrition.nutrition_page, name="nutrition"),
+    path("nutrition/table.xlsx", nutrition.nutrition_xlsx, name="nutrition-xlsx"),
+    path("budget/", budget.budget_page, name="budget"),
+    path("budget/table.xlsx", budget.budget_xlsx, name="budget-xlsx"),
+    path("round/certificate.pdf", certificate.certificate_pdf, name="round-certificate"),
 ]

@@ -17,6 +17,8 @@ OURS = {
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",
     "rollover": "after round 3 closes: next year's roster from the year-end results (--dry-run)",
     "bench": "benchmarks (dmc bench ingest): results for docs/benchmarks.md",
+    "nutrition_reference": "check a Thai DoH growth cut-off file before installing it",
+    "budget_rates": "check a per-head subsidy rate file before installing it",
     "anonymise": "PDPA retention: anonymise students of past years (--before-year, --dry-run)",
 }
 
@@ -27,7 +29,7 @@ def main() -> None:
     if not args or args[0] in ("-h", "--help", "help"):
         print("usage: dmc <command> [options]   (dmc <command> --help for its options)\n")  # noqa: T201
         for name, text in OURS.items():
-            print(f"  {name:<8} {text}")  # noqa: T201
+            print(f"  {name:<20} {text}")  # noqa: T201
         print("\nDjango commands (migrate, check, createsuperuser, …) also work.")  # noqa: T201
         return
     from django.core.management import execute_from_command_line

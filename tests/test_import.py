@@ -1057,3 +1057,55 @@ def test_an_infinite_or_nan_cell_is_a_row_error_not_a_crash(value: float) -> Non
     parsed, errors = parse_row(cells, 2, as_of=dt.date(2021, 5, 16), today=dt.date(2022, 4, 20))
     assert parsed is None and errors
     assert errors[0].column == "ห้อง"
+
+
+def test_stats_moved_by_the_import_equal_a_rebuild(
+    world: World, src: corpus.Source, tmp_path: Path
+) -> None:
+    """The import moves the school's sums by each written enrolment's difference (no full
+    rebuild): after adds, then updates that add and clear checklist items, the stats row and
+    every enrolment's checks equal a from-scratch rebuild."""
+    from dmc.rounds import stats
+
+    def snapshot() -> tuple[object, ...]:
+        s = SchoolYearStats.objects.get(school=world.school_a1, academic_year=YEAR)
+        checks = sorted(
+            Enrolment.objects.filter(school=world.school_a1).values_list("pk", "checks", "counted")
+        )
+        return s.totals, s.checks, checks
+
+    rows = src.copy_rows()
+    rows[0] = corpus.with_cells(rows[0], น้ำหนัก="")  # L3.weight_missing
+    run(world, write_csv(tmp_path, src.header, rows), sat_exam=True)
+    after_add = snapshot()
+    assert after_add[1].get("L3.weight_missing") == 1  # type: ignore[union-attr]
+    stats.rebuild(world.school_a1, YEAR)
+    assert snapshot() == after_add
+    rows = src.copy_rows()  # row 0 gets its weight back; row 1 loses its height
+    rows[1] = corpus.with_cells(rows[1], ส่วนสูง="")
+    result = run(world, write_csv(tmp_path, src.header, rows, name="changed.csv"))
+    assert result.counts["update"] == 2
+    after_update = snapshot()
+    assert "L3.weight_missing" not in after_update[1]  # type: ignore[operator]
+    assert after_update[1].get("L3.height_missing") == 1  # type: ignore[union-attr]
+    stats.rebuild(world.school_a1, YEAR)
+    assert snapshot() == after_update
+
+
+def test_first_import_of_a_school_starts_its_sums_at_zero(
+    world: World, src: corpus.Source, tmp_path: Path
+) -> None:
+    """A school with no students yet this year: the stats row is made from the file's rows
+    alone (no rebuild) and equals a rebuild."""
+    from dmc.rounds import stats
+
+    assert not SchoolYearStats.objects.filter(school=world.school_a1).exists()
+    assert not Enrolment.objects.filter(school=world.school_a1).exists()
+    rows = src.copy_rows()
+    rows[2] = corpus.with_cells(rows[2], ส่วนสูง="")
+    run(world, write_csv(tmp_path, src.header, rows), sat_exam=True)
+    row = SchoolYearStats.objects.get(school=world.school_a1, academic_year=YEAR)
+    made = (row.as_of, row.totals, row.checks)
+    assert made[2].get("L3.height_missing") == 1  # type: ignore[union-attr]
+    fresh = stats.rebuild(world.school_a1, YEAR)
+    assert (fresh.as_of, fresh.totals, fresh.checks) == made

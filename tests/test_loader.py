@@ -204,3 +204,121 @@ def test_command_json_and_header_refused(setup: Path) -> None:
 
     with pytest.raises(CommandError):
         call_command("load", str(bad), "--year", str(YEAR), "--round", "3", "--json")
+
+
+# -- checks computed as the rows are staged (one definition: stats.checks_text / evaluate) ------
+
+
+def checks_state() -> tuple[object, ...]:
+    """Every enrolment's checks and counted flag, and every stats row, by year."""
+    return (
+        sorted(
+            Enrolment.objects.values_list(
+                "person__person_id", "academic_year", "school__smis_code", "checks", "counted"
+            )
+        ),
+        {
+            (s.school_id, s.academic_year): (s.as_of, s.totals, s.checks)
+            for s in SchoolYearStats.objects.all()
+        },
+    )
+
+
+def rebuilt_state() -> tuple[object, ...]:
+    """The state after a from-scratch Python rebuild of every school (the reference)."""
+    for school in School.objects.all():
+        stats.rebuild(school, YEAR)
+    return checks_state()
+
+
+HEIGHT = HEADER.index("ส่วนสูง")
+
+
+def test_staged_checks_and_stats_equal_the_python_rebuild(setup: Path) -> None:
+    rows = synth_rows()
+    rows[3][HEADER.index("น้ำหนัก")] = ""  # L3.weight_missing
+    rows[5][HEIGHT] = "400"  # refused at parse (implausible height is a row error) ...
+    result = load(write(setup / "a.csv", rows))
+    assert result.rejected == 1
+    loaded = checks_state()
+    assert any("L3.weight_missing" in e[3] for e in loaded[0])  # type: ignore[attr-defined]
+    assert rebuilt_state() == loaded
+
+
+def test_previous_year_height_and_query_notes_are_applied(setup: Path, tmp_path: Path) -> None:
+    """L3.height_drop needs last year's height and ``key!`` a query note: the stage sees
+    neither, so the merge evaluates those enrolments again -- the result equals a rebuild."""
+    from dmc.accounts.models import User
+    from dmc.rounds.models import QueryNote
+
+    with clock.frozen(bangkok(2022, 4, 20, 10, 0)):
+        schools_csv = tmp_path / "schools-prev.csv"
+        with schools_csv.open("w", encoding="utf-8", newline="") as fh:
+            synth.write_schools_csv(fh, schools=SCHOOLS, students=STUDENTS, seed=SEED)
+        loader.load_schools_csv(schools_csv, year=YEAR - 1)
+    rows = synth_rows()
+    loader.load(write(setup / "prev.csv", rows), year=YEAR - 1, round_no=3)
+    shrunk = [list(r) for r in rows]
+    for r in shrunk[:10]:
+        r[HEIGHT] = str(float(r[HEIGHT]) - 5)  # 5 cm lower than last year: a query
+    load(write(setup / "now.csv", shrunk))
+    drops = Enrolment.objects.filter(academic_year=YEAR, checks__contains="L3.height_drop ")
+    assert drops.count() == 10
+    assert rebuilt_state() == checks_state()
+    # explain one drop, then load a changed file: the note survives as "L3.height_drop!"
+    explained = drops.first()
+    assert explained is not None
+    user = User.objects.create_user(username="noter", password="x")
+    QueryNote.objects.create(
+        enrolment=explained,
+        check_key="L3.height_drop",
+        note="วัดใหม่แล้ว",
+        written_by=user,
+        written_at=clock.now(),
+    )
+    stats.rebuild(explained.school, YEAR)
+    for r in shrunk[:10]:
+        r[HEADER.index("น้ำหนัก")] = str(float(r[HEADER.index("น้ำหนัก")]) + 1)
+    result = load(write(setup / "again.csv", shrunk))
+    assert result.enrolments_updated == 10
+    explained.refresh_from_db()
+    assert "L3.height_drop! " in explained.checks
+    assert rebuilt_state() == checks_state()
+
+
+def test_parse_workers_give_the_same_result_as_one_process(setup: Path) -> None:
+    import datetime as dt
+
+    rows = synth_rows()
+    rows[2][ID] = "123"  # a bad ID
+    rows[7][HEADER.index("เพศ")] = "?"
+    ctx = loader._ParseContext(
+        as_of=dt.date(2022, 3, 31),
+        today=dt.date(2022, 4, 20),
+        year=YEAR,
+        checks_as_of=dt.date(2022, 3, 31),
+        copy_text=True,
+    )
+    old_chunk = loader.CHUNK
+    loader.CHUNK = 7  # many chunks, so the order across workers matters
+    try:
+        one = list(loader.parsed_chunks(iter(rows), ctx, workers=1))
+        two = list(loader.parsed_chunks(iter(rows), ctx, workers=2))
+    finally:
+        loader.CHUNK = old_chunk
+    assert one == two
+    assert sum(p.rows for p in two) == len(rows)
+    assert sum(p.staged for p in two) == len(rows) - 2
+    assert [r[-4] for p in two for r in p.rejects] == ["4", "9"]
+
+
+def test_stats_of_many_schools_from_one_query_over_the_year(
+    setup: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``IN_LIST_MAX`` schools the GROUP BY reads the whole year and keeps the touched
+    schools: the same sums."""
+    monkeypatch.setattr(stats, "IN_LIST_MAX", 1)
+    load(write(setup / "a.csv", synth_rows()))
+    loaded = checks_state()
+    assert len(loaded[1]) == SCHOOLS  # type: ignore[arg-type]
+    assert rebuilt_state() == loaded

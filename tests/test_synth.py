@@ -376,11 +376,6 @@ def test_schools_csv_matches_the_plan() -> None:
 # --- the plan (national shape) -----------------------------------------------------------------
 
 
-def test_national_plan_is_fast() -> None:
-    seconds, _, _ = _national_plan()
-    assert seconds < 5, f"plan() took {seconds:.1f} s"
-
-
 def test_national_plan_totals() -> None:
     _, areas, schools = _national_plan()
     assert len(schools) == 29_449

@@ -115,6 +115,12 @@ class ErrorCode(StrEnum):
     # issue 9 (reliability): the database cannot be reached
     DB_UNAVAILABLE = "db_unavailable"
     CSRF_FAILED = "csrf_failed"
+    # nutrition, per-head budget, certificate (issue 7)
+    NUTRITION_REFERENCE_INVALID = "nutrition_reference_invalid"
+    NUTRITION_REFERENCE_UNKNOWN = "nutrition_reference_unknown"
+    BUDGET_RATES_INVALID = "budget_rates_invalid"
+    BUDGET_NO_RATES = "budget_no_rates"
+    BUDGET_ROUND_NOT_FUNDED = "budget_round_not_funded"
     # issue 8: load shedding (dmc/perf)
     SERVER_BUSY = "server_busy"
     RATE_LIMITED = "rate_limited"
@@ -529,6 +535,27 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
         "The database is temporarily unavailable. Nothing already saved is lost; please try again"
         " in {retry_after} seconds (repeat anything that was not confirmed as saved)",
+    ),
+    # nutrition, per-head budget, certificate (issue 7)
+    ErrorCode.NUTRITION_REFERENCE_INVALID: (
+        "ไฟล์เกณฑ์อ้างอิง {source} ไม่ถูกต้อง (บรรทัด {line}): {reason_th}",
+        "The growth reference file {source} is invalid (line {line}): {reason_en}",
+    ),
+    ErrorCode.NUTRITION_REFERENCE_UNKNOWN: (
+        "ไม่รู้จักเกณฑ์อ้างอิง '{key}' (ที่มี: {known})",
+        "Unknown growth reference '{key}' (available: {known})",
+    ),
+    ErrorCode.BUDGET_RATES_INVALID: (
+        "ไฟล์อัตราเงินอุดหนุน {source} ไม่ถูกต้อง ({where}): {reason_th}",
+        "The subsidy rate file {source} is invalid ({where}): {reason_en}",
+    ),
+    ErrorCode.BUDGET_NO_RATES: (
+        "ไม่มีตารางอัตราเงินอุดหนุนที่มีผล ณ วันที่ {date}",
+        "No subsidy rate table is in effect on {date}",
+    ),
+    ErrorCode.BUDGET_ROUND_NOT_FUNDED: (
+        "รอบที่ {round} ไม่ใช้จัดสรรเงินอุดหนุนรายหัวตามตารางอัตรา {table}",
+        "Round {round} does not drive a per-head allocation under the rate table {table}",
     ),
     # issue 8: load shedding (dmc/perf)
     ErrorCode.SERVER_BUSY: (

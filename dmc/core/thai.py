@@ -77,6 +77,8 @@ def collation_key(text: str) -> str:
     text = text.strip()
     primary = _SWAP.sub(r"\2\1", _TONE_AND_MARKS.sub("", text))
     secondary = _SWAP.sub(r"\2\1", text)
+    if not text or max(text) < "\ud800":  # the common case: UTF-16 is the code points
+        return primary.encode("utf-16-be").hex() + "~" + secondary.encode("utf-16-be").hex()
     return (
         "".join(f"{ord(c):04x}" for c in primary)
         + "~"

@@ -805,6 +805,12 @@ def _run(
         if not changing:
             result.committed = True  # nothing to change: nothing written, no audit event
             return
+        # each updated enrolment's contribution to the school's sums before the change
+        before = {
+            it.enrolment.pk: stats.contribution(it.enrolment, it.person.sex)
+            for it in changing
+            if it.kind == Kind.UPDATE and it.enrolment is not None and it.person is not None
+        }
         events = _write(
             changing,
             actor=actor,
@@ -814,7 +820,15 @@ def _run(
             options=options,
             sha256=result.sha256,
         )
-        stats.rebuild(school, year)
+        stats.enrolments_changed(
+            school.pk,
+            year,
+            [
+                (it.enrolment, it.person, before.get(it.enrolment.pk))
+                for it in changing
+                if it.enrolment is not None and it.person is not None
+            ],
+        )
         events.append(
             audit.build(
                 actor=actor,

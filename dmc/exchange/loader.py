@@ -26,10 +26,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import multiprocessing
+import os
+import resource
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,8 +46,8 @@ from dmc.core.errors import DmcError, ErrorCode, render_message
 from dmc.core.thai import collation_key
 from dmc.exchange.format import HEADER
 from dmc.exchange.rows import ParsedRow, RowError, header_problems, parse_row
-from dmc.rounds import stats
-from dmc.rounds.models import LoadBatch, Round
+from dmc.rounds import checks, stats
+from dmc.rounds.models import LoadBatch, QueryNote, Round, SchoolYearStats
 from dmc.schools.models import AreaOffice, School, SchoolGrade
 from dmc.students.models import Enrolment, Person
 
@@ -60,6 +65,7 @@ PERSON_FIELDS: tuple[str, ...] = (
 ENROL_FIELDS: tuple[str, ...] = ("grade", "room", "weight_kg", "height_cm", "tracked_318")
 _TYPES = {
     "row_no": "integer",
+    "counted": "boolean",
     "room": "integer",
     "birth_date": "date",
     "weight_kg": "numeric(5,1)",
@@ -68,10 +74,12 @@ _TYPES = {
 }
 STAGE_COLUMNS: tuple[str, ...] = (
     "row_no", "school_code", "person_id", "id_kind", "document_type", "student_no",
-    *ENROL_FIELDS, *PERSON_FIELDS,
+    *ENROL_FIELDS, *PERSON_FIELDS, "checks", "counted",
 )  # fmt: skip
 REJECT_HEADER = (*HEADER, "row", "code", "column", "message")
-CHUNK = 2000  # rows per COPY write / executemany
+CHUNK = 2000  # rows per parse job / COPY write / executemany
+#: parse in worker processes when the file is at least this big (PostgreSQL only)
+PARALLEL_MIN_BYTES = 8 << 20
 
 
 @dataclass
@@ -91,6 +99,9 @@ class LoadResult:
     rejects_path: str = ""
     rejects_by_code: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    workers: int = 1
+    #: peak resident memory (MiB) of this process and of the largest parse worker
+    peak_rss_mib: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,9 +194,28 @@ def _copy_text(value: object) -> str:
     return s
 
 
-def _stage_values(p: ParsedRow) -> tuple[object, ...]:
+def _stage_values(
+    p: ParsedRow, year: int, checks_as_of: dt.date, year_end: bool = False
+) -> tuple[object, ...]:
+    """The staging row of a parsed row, with the checklist text and D4 ``counted`` of the new
+    enrolment it becomes, computed by ``stats.checks_text`` (the same function the web forms
+    use). What the stage cannot see -- a previous year's height, query notes, the year-end
+    results of an enrolment that already exists -- is applied in the merge."""
     person = p.person
     name_key = collation_key(f"{p.first_name} {p.last_name}")
+    facts = checks.StudentFacts(
+        sex=p.sex,
+        title_code=p.title_code,
+        birth_date=p.birth_date,
+        weight_kg=p.weight_kg,
+        height_cm=p.height_cm,
+        tracked_318=p.tracked_318,
+        year_end=year_end,
+        grade=p.grade,
+    )
+    text, is_counted = stats.checks_text(
+        facts, academic_year=year, as_of=checks_as_of, explained=set()
+    )
     return (
         p.row, p.school_code, p.person_id, p.id_kind, _document_type(p.person_id, p.id_kind),
         p.student_no, p.grade, p.room, p.weight_kg, p.height_cm, p.tracked_318,
@@ -197,6 +227,7 @@ def _stage_values(p: ParsedRow) -> tuple[object, ...]:
         person["father_first_name"], person["father_last_name"], person["father_occupation"],
         person["mother_first_name"], person["mother_last_name"], person["mother_occupation"],
         person["disadvantaged"], person["scout"], person["redcross"], person["swimming"],
+        text, is_counted,
     )  # fmt: skip
 
 
@@ -219,17 +250,125 @@ def _create_stage(table: str) -> None:
         cur.execute(f"CREATE {unlogged}TABLE {_q(table)} ({cols})")
 
 
+@dataclass
+class _ParseContext:
+    as_of: dt.date
+    today: dt.date
+    year: int
+    checks_as_of: dt.date
+    copy_text: bool  # PostgreSQL: COPY text lines; SQLite: value tuples
+    year_end: bool = False  # L8: the year-end round (results due)
+
+
+@dataclass
+class _Parsed:
+    rows: int = 0
+    staged: int = 0
+    copy: str = ""  # COPY text lines (PostgreSQL)
+    values: list[tuple[object, ...]] = field(default_factory=list)  # (SQLite)
+    rejects: list[list[str]] = field(default_factory=list)
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+_CTX: _ParseContext | None = None
+
+
+def _init_worker(ctx: _ParseContext) -> None:
+    global _CTX
+    _CTX = ctx
+
+
+def _parse_chunk(chunk: list[tuple[int, list[str]]]) -> _Parsed:
+    """Parse one chunk of (row number, cells): the staging payload, rejection lines, counts.
+    Pure (no database): runs in a worker process or in-process."""
+    ctx = _CTX
+    assert ctx is not None
+    out = _Parsed(rows=len(chunk))
+    lines: list[str] = []
+    for number, values in chunk:
+        parsed, errors = parse_row(values, number, as_of=ctx.as_of, today=ctx.today)
+        if parsed is None:
+            out.rejects.append(_reject_line(values, errors))
+            code = errors[0].code
+            out.by_code[code] = out.by_code.get(code, 0) + 1
+            continue
+        staged = _stage_values(parsed, ctx.year, ctx.checks_as_of, ctx.year_end)
+        if ctx.copy_text:
+            lines.append("\t".join(map(_copy_text, staged)))
+        else:
+            out.values.append(staged)
+        out.staged += 1
+    if lines:
+        out.copy = "\n".join(lines) + "\n"
+    return out
+
+
+def _chunks(reader: Iterator[list[str]]) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for number, values in enumerate(reader, start=2):
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue  # blank line
+        chunk.append((number, values))
+        if len(chunk) >= CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def parsed_chunks(
+    reader: Iterator[list[str]], ctx: _ParseContext, *, workers: int
+) -> Iterator[_Parsed]:
+    """The file's chunks parsed, in file order. ``workers`` > 1 parses in that many forked
+    processes with at most 2 chunks per worker in flight (bounded memory); the reading, the
+    COPY and the rejection file stay in this process."""
+    global _CTX
+    if workers <= 1:
+        _CTX = ctx
+        for chunk in _chunks(reader):
+            yield _parse_chunk(chunk)
+        return
+    mp = multiprocessing.get_context("fork")
+    with mp.Pool(workers, initializer=_init_worker, initargs=(ctx,)) as pool:
+        pending: deque[AsyncResult[_Parsed]] = deque()
+        for chunk in _chunks(reader):
+            pending.append(pool.apply_async(_parse_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def default_workers(path: Path) -> int:
+    """Worker processes for parsing: the machine's cores (at most 4) for a big file on
+    PostgreSQL, else 1 (in-process; SQLite has a single writer anyway)."""
+    if not _is_pg() or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def stage(
     batch: LoadBatch,
     path: Path,
     rejects_path: Path,
     *,
     progress: IO[str] | None = None,
+    workers: int | None = None,
 ) -> tuple[int, int, dict[str, int]]:
     """Parse the file into the batch's staging table; returns (rows, staged, rejects by code)."""
     table = _stage_table(batch)
-    as_of = _as_of(batch.academic_year, batch.round_number)
-    today = clock.today()
+    checks_as_of = stats.as_of_for(batch.academic_year)
+    year_end = stats.year_end_due(batch.academic_year)
+    ctx = _ParseContext(
+        year_end=year_end,
+        as_of=_as_of(batch.academic_year, batch.round_number),
+        today=clock.today(),
+        year=batch.academic_year,
+        checks_as_of=checks_as_of,
+        copy_text=_is_pg(),
+    )
+    if workers is None:
+        workers = default_workers(path)
     bar = Progress(path.stat().st_size, progress)
     rows = staged = 0
     by_code: dict[str, int] = {}
@@ -248,25 +387,29 @@ def stage(
         out.writerow(REJECT_HEADER)
         sink = _PgSink(table) if _is_pg() else _SqliteSink(table)
         try:
-            for number, values in enumerate(reader, start=2):
-                if not values or (len(values) == 1 and not values[0].strip()):
-                    continue  # blank line
-                rows += 1
-                parsed, errors = parse_row(values, number, as_of=as_of, today=today)
-                if parsed is None:
-                    out.writerow(_reject_line(values, errors))
-                    code = errors[0].code
-                    by_code[code] = by_code.get(code, 0) + 1
-                else:
-                    sink.add(_stage_values(parsed))
-                    staged += 1
-                if rows % 1000 == 0:
-                    bar.update(rows, fh.buffer.tell())  # type: ignore[attr-defined]
+            for part in parsed_chunks(reader, ctx, workers=workers):
+                rows += part.rows
+                staged += part.staged
+                out.writerows(part.rejects)
+                for code, n in part.by_code.items():
+                    by_code[code] = by_code.get(code, 0) + n
+                if part.copy:
+                    sink.write(part.copy)
+                for values in part.values:
+                    sink.add(values)
+                bar.update(rows, fh.buffer.tell())  # type: ignore[attr-defined]
         finally:
             sink.close()
         bar.update(rows, path.stat().st_size, final=True)
         LoadBatch.objects.filter(pk=batch.pk).update(
-            state=LoadBatch.State.STAGED, rows=rows, staged=staged, counts={"parse": by_code}
+            state=LoadBatch.State.STAGED,
+            rows=rows,
+            staged=staged,
+            counts={
+                "parse": by_code,
+                "checks_as_of": checks_as_of.isoformat(),
+                "checks_year_end": year_end,
+            },
         )
     batch.refresh_from_db()
     return rows, staged, by_code
@@ -292,6 +435,11 @@ class _PgSink:
         if self._buf:
             self._copy.write("\n".join(self._buf) + "\n")
             self._buf = []
+
+    def write(self, text: str) -> None:
+        """COPY text lines made elsewhere (the parse workers)."""
+        self._flush()
+        self._copy.write(text)
 
     def close(self) -> None:
         exc = sys.exc_info()
@@ -320,6 +468,9 @@ class _SqliteSink:
             with connection.cursor() as cur:
                 cur.executemany(self._sql, self._buf)  # type: ignore[arg-type]
             self._buf = []
+
+    def write(self, text: str) -> None:
+        raise NotImplementedError("SQLite stages value tuples (add), not COPY text")
 
     def close(self) -> None:
         if sys.exc_info()[0] is None:
@@ -414,6 +565,97 @@ def _exec(sql: str, params: list[Any] | None = None) -> int:
         return max(cur.rowcount, 0)
 
 
+def _refresh_stats(
+    batch: LoadBatch, touched: list[int], table: str, ok: str, now: dt.datetime
+) -> None:
+    """The touched schools' checklist and ``SchoolYearStats``, after the merge.
+
+    The staged rows carry their checks as of the stage (``stats.checks_text``). Enrolments
+    whose checks also depend on something the stage could not see -- a previous year's height
+    (L3.height_drop) or a query note (``key!``) -- are evaluated again with ``stats.evaluate``.
+    A school whose enrolments outside this file may have stale checks (no stats row for the
+    year, or one as of another date, or the reference date moved since the stage) gets a full
+    ``stats.rebuild``; every other school's stats come from one GROUP BY over the stored checks
+    (``stats.rebuild_from_stored``)."""
+    year = batch.academic_year
+    as_of = stats.as_of_for(year)
+    year_end = stats.year_end_due(year)
+    enrol, person = _q(Enrolment._meta.db_table), _q(Person._meta.db_table)
+    school, note = _q(School._meta.db_table), _q(QueryNote._meta.db_table)
+    s = _q(table)
+    staged_as_of = batch.counts.get("checks_as_of")
+    if staged_as_of != as_of.isoformat() or batch.counts.get("checks_year_end") != year_end:
+        full = set(touched)
+    else:
+        fresh = set(
+            SchoolYearStats.objects.filter(academic_year=year, as_of=as_of).values_list(
+                "school_id", flat=True
+            )
+        )
+        with connection.cursor() as cur:
+            # schools with enrolments this file did not write and no current stats row
+            cur.execute(
+                f"""SELECT DISTINCT e.school_id FROM {enrol} e
+                WHERE e.academic_year = %s AND e.status = 'active' AND e.created_at < %s
+                  AND e.school_id IN (SELECT sc.id FROM {school} sc
+                                      WHERE sc.smis_code IN (SELECT s.school_code FROM {s} s))""",  # nosec B608 # table names from _meta; values bound
+                [year, now],
+            )
+            full = {r[0] for r in cur.fetchall()} - fresh
+        full &= set(touched)
+        # enrolments of this file whose checks need what the stage could not see: those that
+        # existed before (their year-end results, notes), and those with last year's height
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""SELECT e.id FROM {s} s JOIN {person} p ON p.person_id = s.person_id
+                JOIN {enrol} e ON e.person_id = p.id AND e.academic_year = %s
+                              AND e.status = 'active'
+                WHERE {ok} AND (
+                  e.created_at < %s
+                  OR EXISTS (SELECT 1 FROM {note} n WHERE n.enrolment_id = e.id)
+                  OR EXISTS (SELECT 1 FROM {enrol} prev WHERE prev.person_id = e.person_id
+                             AND prev.academic_year = %s AND prev.height_cm IS NOT NULL))""",  # nosec B608 # table names from _meta; values bound
+                [year, now, year - 1],
+            )
+            again = [r[0] for r in cur.fetchall()]
+        for i in range(0, len(again), 2000):
+            _evaluate_again(again[i : i + 2000], year, as_of, year_end)
+    for school_obj in School.objects.filter(pk__in=sorted(full)).iterator(chunk_size=500):
+        stats.rebuild(school_obj, year)
+    stats.rebuild_from_stored([sid for sid in touched if sid not in full], year, as_of)
+
+
+def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date, year_end: bool) -> None:
+    enrolments = list(Enrolment.objects.filter(pk__in=enrolment_ids).select_related("person"))
+    notes: dict[int, set[str]] = {}
+    for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=enrolment_ids).values_list(
+        "enrolment_id", "check_key"
+    ):
+        notes.setdefault(enrolment_id, set()).add(key)
+    previous = dict(
+        Enrolment.objects.filter(
+            person_id__in=[e.person_id for e in enrolments], academic_year=year - 1
+        )
+        .exclude(height_cm=None)
+        .order_by("id")  # the latest record wins, as in stats.rebuild
+        .values_list("person_id", "height_cm")
+    )
+    changed = []
+    for e in enrolments:
+        text, is_counted = stats.evaluate(
+            e,
+            e.person,
+            as_of=as_of,
+            previous_height=previous.get(e.person_id),
+            explained=notes.get(e.pk, set()),
+            year_end=year_end,
+        )
+        if (text, is_counted) != (e.checks, e.counted):
+            e.checks, e.counted = text, is_counted
+            changed.append(e)
+    Enrolment.objects.bulk_update(changed, ["checks", "counted"], batch_size=500)
+
+
 def merge(batch: LoadBatch, result: LoadResult) -> None:
     """The set-based validate-and-merge, one transaction (marks the batch merged)."""
     table = _stage_table(batch)
@@ -475,12 +717,12 @@ def merge(batch: LoadBatch, result: LoadResult) -> None:
                 status, tracked_318, weight_kg, height_cm, admitted_on, leave_reason,
                 dropout_reason, leave_note, checks, counted, version, created_at, updated_at)
             SELECT p.id, sc.id, %s, s.student_no, s.grade, s.room, 'active', s.tracked_318,
-                   s.weight_kg, s.height_cm, %s, '', '', '', '', %s, 1, %s, %s
+                   s.weight_kg, s.height_cm, %s, '', '', '', s.checks, s.counted, 1, %s, %s
             FROM {s} s JOIN {person} p ON p.person_id = s.person_id
             JOIN {school} sc ON sc.smis_code = s.school_code
             WHERE {ok} AND NOT EXISTS (SELECT 1 FROM {enrol} e WHERE e.person_id = p.id
                                        AND e.academic_year = %s AND e.status = 'active')""",  # nosec B608 # table names from _meta; values bound
-            [year, start, True, now, now, year],
+            [year, start, now, now, year],
         )
         # already active at the same school this year: bring the class data up to date
         enrol_differs = " OR ".join(
@@ -500,6 +742,18 @@ def merge(batch: LoadBatch, result: LoadResult) -> None:
               AND {enrol}.created_at < %s AND ({enrol_differs})""",  # nosec B608 # table names from _meta; values bound
             [now, year, now],
         )
+        # their checklist as staged (derived data, like stats.rebuild: no version bump)
+        _exec(
+            f"""UPDATE {enrol} SET checks = u.checks, counted = u.counted
+            FROM (SELECT p.id AS pid, sc.id AS sid, s.checks, s.counted
+                  FROM {s} s JOIN {person} p ON p.person_id = s.person_id
+                  JOIN {school} sc ON sc.smis_code = s.school_code WHERE {ok}) u
+            WHERE {enrol}.person_id = u.pid AND {enrol}.school_id = u.sid
+              AND {enrol}.academic_year = %s AND {enrol}.status = 'active'
+              AND {enrol}.created_at < %s
+              AND NOT ({enrol}.checks = u.checks AND {enrol}.counted = u.counted)""",  # nosec B608 # table names from _meta; values bound
+            [year, now],
+        )
         result.seconds["merge: enrolments"] = round(time.monotonic() - t, 2)
 
         t = time.monotonic()
@@ -517,8 +771,7 @@ def merge(batch: LoadBatch, result: LoadResult) -> None:
             or result.enrolments_created
             or (result.enrolments_updated)
         ):
-            for school_obj in School.objects.filter(pk__in=touched).iterator(chunk_size=500):
-                stats.rebuild(school_obj, year)
+            _refresh_stats(locked, touched, table, ok, now)
         result.schools = len(touched)
         result.seconds["merge: stats"] = round(time.monotonic() - t, 2)
 
@@ -626,6 +879,7 @@ def load(
     rejects_path: Path | None = None,
     progress: IO[str] | None = None,
     stop_after_stage: bool = False,
+    workers: int | None = None,
 ) -> LoadResult:
     """Load ``path`` as one batch (see the module doc). ``stop_after_stage`` simulates a run
     killed between staging and merging (tests)."""
@@ -660,8 +914,10 @@ def load(
     t = time.monotonic()
     if restage:
         LoadBatch.objects.filter(pk=batch.pk).update(state=LoadBatch.State.STAGING)
-        stage(batch, path, rejects_path, progress=progress)
+        result.workers = default_workers(path) if workers is None else workers
+        stage(batch, path, rejects_path, progress=progress, workers=result.workers)
     result.seconds["stage"] = round(time.monotonic() - t, 2)
+    result.peak_rss_mib["after_stage"] = _maxrss_mib()
     batch.refresh_from_db()
     result.rows, result.staged = batch.rows, batch.staged
     if stop_after_stage:
@@ -674,7 +930,23 @@ def load(
     batch.refresh_from_db()
     result.state = batch.state
     result.seconds["total"] = round(time.monotonic() - t0, 2)
+    result.peak_rss_mib["main"] = _maxrss_mib()
+    result.peak_rss_mib["worker_max"] = _maxrss_mib(resource.RUSAGE_CHILDREN)
     return result
+
+
+def _maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MiB. For this process, Linux's VmHWM (since ``exec``: the
+    rusage figure also counts the memory of the parent that started us); for the workers, the
+    rusage of children (a fork shares the parent's pages, so summing them overstates)."""
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
 def _fill_from_counts(result: LoadResult, batch: LoadBatch) -> None:

@@ -155,7 +155,11 @@ def parse_row(
     def refuse(column: str, raw: object, code: ErrorCode, **params: Any) -> None:
         fail(column, raw, DmcError(code, **params))
 
-    for column in HEADER:
+    try:  # the common case: every cell is text and short
+        short = max(map(len, values), default=0) <= MAX_CELL  # type: ignore[arg-type]
+    except TypeError:  # a spreadsheet number or date: checked cell by cell below
+        short = False
+    for column in () if short else HEADER:
         raw = _cell(values, column)
         if raw is not None and len(str(raw)) > MAX_CELL:
             refuse(

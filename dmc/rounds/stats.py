@@ -92,6 +92,16 @@ def _previous_height(enrolment: Enrolment) -> Decimal | None:
     )
 
 
+def checks_text(
+    facts: checks.StudentFacts, *, academic_year: int, as_of: dt.date, explained: set[str]
+) -> tuple[str, bool]:
+    """(checks text, counted) of one active student's facts: the one place the stored form
+    (`` key key! `` or empty) is made, for ``evaluate`` and the bulk loader alike."""
+    keys = checks.student_checks(facts, academic_year=academic_year, as_of=as_of)
+    tokens = _tokens(keys, explained)
+    return (" " + " ".join(tokens) + " ") if tokens else "", checks.counted(facts, academic_year)
+
+
 def evaluate(
     enrolment: Enrolment,
     person: Person,
@@ -105,10 +115,8 @@ def evaluate(
     if enrolment.status != Enrolment.Status.ACTIVE:
         return "", False
     facts = facts_for(enrolment, person, previous_height, year_end=year_end)
-    keys = checks.student_checks(facts, academic_year=enrolment.academic_year, as_of=as_of)
-    tokens = _tokens(keys, explained)
-    return (" " + " ".join(tokens) + " ") if tokens else "", checks.counted(
-        facts, enrolment.academic_year
+    return checks_text(
+        facts, academic_year=enrolment.academic_year, as_of=as_of, explained=explained
     )
 
 
@@ -200,6 +208,64 @@ def enrolment_changed(enrolment: Enrolment, person: Person, before: Contribution
 
 
 @transaction.atomic
+def enrolments_changed(
+    school_id: int, year: int, changes: list[tuple[Enrolment, Person, Contribution | None]]
+) -> None:
+    """``enrolment_changed`` for many enrolments of one school at once (bulk writes such as the
+    school import): each is evaluated again and the school's sums move by the differences,
+    under one lock on the stats row, with one query for the notes and one for last year's
+    heights -- instead of a full ``rebuild`` of the school."""
+    if not changes:
+        return
+    first = (
+        not SchoolYearStats.objects.filter(school_id=school_id, academic_year=year).exists()
+        and all(before is None for _, _, before in changes)
+        and Enrolment.objects.filter(school_id=school_id, academic_year=year).count()
+        == len(changes)
+    )
+    if first:  # the school's first students of the year are all here: sums start at zero
+        stats = SchoolYearStats.objects.create(
+            school_id=school_id, academic_year=year, as_of=as_of_for(year), totals={}, checks={}
+        )
+    else:
+        stats, rebuilt = _locked_stats(school_id, year)
+        if rebuilt:
+            return  # the rebuild already counted every enrolment as it is now
+    ids = [e.pk for e, _, _ in changes]
+    notes: dict[int, set[str]] = {}
+    for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=ids).values_list(
+        "enrolment_id", "check_key"
+    ):
+        notes.setdefault(enrolment_id, set()).add(key)
+    previous = dict(
+        Enrolment.objects.filter(
+            person_id__in=[e.person_id for e, _, _ in changes], academic_year=year - 1
+        )
+        .exclude(height_cm=None)
+        .order_by("id")  # the latest record wins, as in _previous_height
+        .values_list("person_id", "height_cm")
+    )
+    changed = []
+    year_end = year_end_due(year)
+    for enrolment, person, before in changes:
+        text, is_counted = evaluate(
+            enrolment,
+            person,
+            as_of=stats.as_of,
+            previous_height=previous.get(enrolment.person_id),
+            explained=notes.get(enrolment.pk, set()),
+            year_end=year_end,
+        )
+        if (text, is_counted) != (enrolment.checks, enrolment.counted):
+            enrolment.checks, enrolment.counted = text, is_counted
+            changed.append(enrolment)
+        _apply(stats, before, -1)
+        _apply(stats, contribution(enrolment, person.sex), +1)
+    Enrolment.objects.bulk_update(changed, ["checks", "counted"], batch_size=500)
+    stats.save(update_fields=["totals", "checks", "updated_at"])
+
+
+@transaction.atomic
 def rebuild(school: School, year: int) -> SchoolYearStats:
     """Recompute every active enrolment's checks and the school's sums from scratch."""
     as_of = as_of_for(year)
@@ -242,6 +308,74 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
         defaults={"as_of": as_of, "totals": stats.totals, "checks": stats.checks},
     )
     return SchoolYearStats.objects.get(school=school, academic_year=year)
+
+
+IN_LIST_MAX = 10_000  # schools named in the stats GROUP BY; more: the whole year, filtered
+
+
+def rebuild_from_stored(school_ids: list[int], year: int, as_of: dt.date) -> int:
+    """Rebuild the stats rows of ``school_ids`` from the enrolments' stored ``checks`` and
+    ``counted`` (no re-evaluation): one GROUP BY over the active enrolments, summed with
+    ``_apply`` -- the same arithmetic as ``rebuild``. The caller guarantees the stored values
+    are current for ``as_of`` (the bulk loader computes them as it stages). Returns the rows
+    written."""
+    from django.db import connection
+
+    if not school_ids:
+        return 0
+    enrol, person = Enrolment._meta.db_table, Person._meta.db_table
+    built: dict[int, SchoolYearStats] = {}
+    wanted = set(school_ids)
+    # a few schools: one query per 5,000; many: one query over the year, filtered here
+    parts = (
+        [school_ids[i : i + 5000] for i in range(0, len(school_ids), 5000)]
+        if len(school_ids) <= IN_LIST_MAX
+        else [[]]
+    )
+    with connection.cursor() as cur:
+        for part in parts:
+            within = f"AND e.school_id IN ({', '.join(['%s'] * len(part))})" if part else ""
+            cur.execute(  # table names from the models; every value a bound parameter
+                f"""SELECT e.school_id, e.grade, p.sex, e.counted, e.checks, COUNT(*)
+                FROM {enrol} e JOIN {person} p ON p.id = e.person_id
+                WHERE e.academic_year = %s AND e.status = %s {within}
+                GROUP BY e.school_id, e.grade, p.sex, e.counted, e.checks""",  # noqa: S608  # nosec B608
+                [year, Enrolment.Status.ACTIVE, *part],
+            )
+            while rows := cur.fetchmany(10_000):
+                _apply_rows(built, wanted, rows, year, as_of)
+    for school_id in school_ids:
+        built.setdefault(
+            school_id,
+            SchoolYearStats(
+                school_id=school_id, academic_year=year, as_of=as_of, totals={}, checks={}
+            ),
+        )
+    with transaction.atomic():
+        for i in range(0, len(school_ids), 5000):
+            SchoolYearStats.objects.filter(
+                school_id__in=school_ids[i : i + 5000], academic_year=year
+            ).delete()
+        SchoolYearStats.objects.bulk_create(list(built.values()), batch_size=2000)
+    return len(built)
+
+
+def _apply_rows(
+    built: dict[int, SchoolYearStats],
+    wanted: set[int],
+    rows: list[Any],
+    year: int,
+    as_of: dt.date,
+) -> None:
+    for school_id, grade, sex, is_counted, text, n in rows:
+        if school_id not in wanted:
+            continue
+        stats = built.get(school_id)
+        if stats is None:
+            stats = built[school_id] = SchoolYearStats(
+                school_id=school_id, academic_year=year, as_of=as_of, totals={}, checks={}
+            )
+        _apply(stats, (grade, sex, bool(is_counted), parse_tokens(text)), int(n))
 
 
 NOT_EVALUATED = dt.date(1900, 1, 1)  # the as_of of a row whose checks are not computed yet

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from dmc.core.thai import collation_key
+from dmc.demo.loader import setup_calendar
 from dmc.exchange.loader import load_schools_csv
 from dmc.exchange.rows import parse_row
 from dmc.schools.models import School
@@ -49,6 +50,11 @@ class Command(BaseCommand):
             "--bulk-rows", type=int, default=0, help="rows for bulk_create (default: all)"
         )
         parser.add_argument("--out", default="bench/results")
+        parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="leave the database loaded by `dmc load` (the last path timed)",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         if connection.vendor != "postgresql":
@@ -79,6 +85,7 @@ class Command(BaseCommand):
             res["postgresql"] = cur.fetchone()[0]
         _truncate()
         load_schools_csv(schools_csv, year=2564)
+        setup_calendar(2564)  # academic year 2564 with its three rounds (round 3 is loaded)
 
         # (a) raw COPY of the same file into a plain table with the same 39 columns
         cols = ", ".join(f"c{i} text" for i in range(39))
@@ -96,23 +103,8 @@ class Command(BaseCommand):
             cur.execute("DROP TABLE bench_raw_copy")
         self.stderr.write(f"COPY: {res['copy_s']} s")
 
-        # (b) dmc load, in its own process (peak RSS of that process)
-        t = time.monotonic()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        proc = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "dmc.cli", "load", str(data), "--year", "2564",
-             "--round", "3", "--json"],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        res["load_s"] = round(time.monotonic() - t, 2)
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        res["load_peak_rss_mib"] = round(max(rss, before) / 1024, 1)
-        res["load"] = json.loads(proc.stdout)
-        self.stderr.write(f"load: {res['load_s']} s, {res['load_peak_rss_mib']} MiB")
-
         # (c) Django bulk_create of the same rows (Person + Enrolment, batch_size 1000). The rows
         # are parsed (untimed) with the same parse_row; only object building + bulk_create count.
-        _truncate()
         limit = o["bulk_rows"] or rows
         school_ids = dict(School.objects.values_list("smis_code", "pk"))
         timed = 0.0
@@ -138,6 +130,30 @@ class Command(BaseCommand):
         res["bulk_s"] = round(timed, 2)
         self.stderr.write(f"bulk_create: {done} rows in {timed:.1f} s")
 
+        _truncate()
+
+        # (b) dmc load, in its own process (peak RSS of that process)
+        t = time.monotonic()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "dmc.cli", "load", str(data), "--year", "2564",
+             "--round", "3", "--json"],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        res["load_s"] = round(time.monotonic() - t, 2)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        res["load_peak_rss_mib"] = round(max(rss, before) / 1024, 1)
+        res["load"] = json.loads(proc.stdout)
+        mem = res["load"].get("peak_rss_mib", {})
+        # upper bound of the memory held at once: the main process + every worker at its peak
+        res["load_peak_rss_total_mib"] = round(
+            mem.get("main", 0) + res["load"].get("workers", 1) * mem.get("worker_max", 0), 1
+        )
+        self.stderr.write(
+            f"load: {res['load_s']} s, {res['load_peak_rss_total_mib']} MiB (main + workers)"
+        )
+
+        res["loadavg_1_5_15_at_end"] = [round(x, 1) for x in os.getloadavg()]
         res["copy_rows_s"] = round(rows / res["copy_s"])
         res["load_rows_s"] = round(rows / res["load_s"])
         res["bulk_rows_s"] = round(done / timed)
@@ -147,7 +163,8 @@ class Command(BaseCommand):
         out.mkdir(parents=True, exist_ok=True)
         (out / f"ingest-{rows}.json").write_text(json.dumps(res, indent=2, ensure_ascii=False))
         self.stdout.write(json.dumps(res, indent=2, ensure_ascii=False))
-        _truncate()
+        if not o["keep"]:
+            _truncate()
         if made:
             data.unlink()
             schools_csv.unlink()

@@ -30,6 +30,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rejects", default="", help="rejection CSV (default FILE.rejects.csv)"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="parse processes (default: the cores, at most 4, for a big file on PostgreSQL)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -49,6 +55,7 @@ class Command(BaseCommand):
                 batch_name=opts["batch"],
                 rejects_path=Path(opts["rejects"]) if opts["rejects"] else None,
                 progress=None if opts["no_progress"] or opts["json"] else sys.stderr,
+                workers=opts["workers"],
             )
         except DmcError as exc:
             raise CommandError(f"{exc.code.value}: {exc.message}") from exc
