@@ -516,6 +516,47 @@ web("POST privacy/purpose/", "/privacy/purpose/?school={smis}", {"code": "01"},
     officer="noop 403 403", director="noop 403 403", area="noop noop 403", obec="noop")  # fmt: skip
 web("GET students/<int:enrolment_id>/access/", "/students/{enrolment}/access/?purpose_code=01",
     officer="ok 404 404", director="ok 404 404", area="ok ok 404", obec="ok")  # fmt: skip
+# issue 7: nutrition, per-head budget, the certificate
+web(
+    "GET nutrition/",
+    "/nutrition/?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET nutrition/table.xlsx",
+    "/nutrition/table.xlsx?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET budget/",
+    "/budget/?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET budget/table.xlsx",
+    "/budget/table.xlsx?school={smis}",
+    officer="ok",
+    director="ok",
+    area="ok ok 403",
+    obec="ok",
+)
+web(
+    "GET round/certificate.pdf",
+    "/round/certificate.pdf?school={smis}",
+    officer="409",
+    director="409",
+    area="409 409 403",
+    obec="409",
+)
 # the API's mount points (the operations themselves are in A)
 web(
     "GET api/v1/",
@@ -938,6 +979,56 @@ api_op(
 # issue 9 (security): what we hold on a student and who saw it
 api_op("GET /api/v1/students/{enrolment_id}/access-report",
        "/api/v1/students/{enrolment}/access-report?purpose_code=01", **SCHOOL_READ)  # fmt: skip
+
+# issue 7: nutrition, per-head budget
+api_op(
+    "GET /api/v1/budget/rounds/{round_id}/areas/{area_code}",
+    "/api/v1/budget/rounds/{round}/areas/{area}",
+    officer="403",
+    director="403",
+    area="409 409 403",
+    obec="409",
+)
+api_op(
+    "GET /api/v1/budget/rounds/{round_id}/nation",
+    "/api/v1/budget/rounds/{round}/nation",
+    officer="403",
+    director="403",
+    area="403",
+    obec="409",
+)
+api_op(
+    "GET /api/v1/budget/rounds/{round_id}/schools/{smis_code}",
+    "/api/v1/budget/rounds/{round}/schools/{smis}",
+    officer="409 403 403",
+    director="409 403 403",
+    area="409 409 403",
+    obec="409",
+)
+api_op(
+    "GET /api/v1/nutrition/references",
+    "/api/v1/nutrition/references",
+    officer="ok",
+    director="ok",
+    area="ok",
+    obec="ok",
+)
+api_op(
+    "GET /api/v1/nutrition/rounds/{round_id}/areas/{area_code}",
+    "/api/v1/nutrition/rounds/{round}/areas/{area}",
+    officer="403",
+    director="403",
+    area="ok ok 403",
+    obec="ok",
+)
+api_op(
+    "GET /api/v1/nutrition/rounds/{round_id}/schools/{smis_code}",
+    "/api/v1/nutrition/rounds/{round}/schools/{smis}",
+    officer="ok 403 403",
+    director="ok 403 403",
+    area="ok ok 403",
+    obec="ok",
+)
 
 #: the one deliberate disclosure across schools: transfer-in by citizen ID shows the person found
 #: (name, school) so the officer can check it is the right child; the caller already holds the
