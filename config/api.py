@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from ninja import NinjaAPI
@@ -109,6 +110,15 @@ def on_auth(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = {403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(exc.status_code, "error")
     return _error(request, exc.status_code, {"code": code, "message": str(exc), "fields": {}})
+
+
+# issue 9: the database cannot be reached -> 503 db_unavailable with Retry-After (not ninja's 500)
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_db_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    from dmc.core.middleware import unavailable_response
+
+    return unavailable_response(request)
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:

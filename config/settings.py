@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dmc.core.middleware.DatabaseUnavailableMiddleware",  # issue 9: DB down -> fast 503
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dmc.perf.middleware.AdmissionMiddleware",  # issue 8: shed load fast (503)
     "dmc.core.middleware.RejectNulMiddleware",
@@ -121,6 +122,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("OPTIONS", {})
     _db["TEST"] = {"NAME": os.environ.get("DMC_TEST_DB_NAME", "test_dmc")}
+    # issue 9: an unreachable server fails fast (503) instead of hanging a worker, and a reused
+    # connection is checked first, so service resumes by itself when the server is back
+    _db["OPTIONS"].setdefault("connect_timeout", int(os.environ.get("DMC_DB_CONNECT_TIMEOUT", "3")))
+    _db["CONN_HEALTH_CHECKS"] = True
+# issue 9: a refused CSRF check in the project's error shapes (JSON on /api/, the Thai page)
+CSRF_FAILURE_VIEW = "dmc.core.csrf.csrf_failure"
+# issue 9: Retry-After of the 503 answered while the database is unavailable
+DMC_RETRY_AFTER_SECONDS = int(os.environ.get("DMC_RETRY_AFTER_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

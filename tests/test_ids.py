@@ -152,3 +152,10 @@ def test_masking_shows_only_the_last_four() -> None:
     assert mask_person_id(KNOWN) == "x-xxxx-xxxx3-45-8"
     assert KNOWN[:9] not in mask_person_id(KNOWN)
     assert mask_person_id("G644200000001") == "Gxxxxxxxx0001"
+
+
+@pytest.mark.parametrize("raw", [float("inf"), float("-inf"), float("nan"), 1e300])
+def test_a_non_finite_or_huge_spreadsheet_number_is_refused_not_a_crash(raw: float) -> None:
+    """Found by the row-parser fuzzer (issue 9): int(inf) raised OverflowError."""
+    with pytest.raises(DmcError):
+        normalize_person_id(raw)

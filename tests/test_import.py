@@ -1006,6 +1006,59 @@ def test_reader_row_numbers_follow_the_sheet(tmp_path: Path) -> None:
     assert next(iter(csv.reader(io.StringIO(text)))) == list(HEADER)
 
 
+# --- issue 9: the row parser never crashes (hypothesis) -------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from dmc.exchange.rows import parse_row  # noqa: E402
+
+_CELL = st.one_of(
+    st.none(),
+    st.integers(-(10**15), 10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(),
+    st.text(max_size=30),
+    st.sampled_from(["", '=HYPERLINK("x")', "1.10370012345E+12", "๐๑/๐๖/๒๕๕๖", "ช", "ญ", "05"]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(_CELL, min_size=0, max_size=len(HEADER) + 3),
+    st.integers(2, 10_000),
+    st.data(),
+)
+def test_parse_row_never_crashes_and_names_row_and_column(
+    cells: list[Any], row: int, data: Any
+) -> None:
+    """Any cells (too few, too many, wrong types, formulas, Thai digits) give a parsed row or
+    row-level errors naming the row and a real column, never an exception."""
+    if data.draw(st.booleans()):  # now and then: a real row with some cells replaced
+        base = corpus.source(1).rows[0]
+        for i, value in enumerate(cells[: len(base)]):
+            if data.draw(st.booleans()):
+                base[i] = value
+        cells = base
+    parsed, errors = parse_row(cells, row, as_of=dt.date(2021, 5, 16), today=dt.date(2022, 4, 20))
+    assert parsed is not None or errors
+    for e in errors:
+        assert e.row == row
+        assert e.column in HEADER or e.column == "", e.column
+        assert e.message and e.code
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_an_infinite_or_nan_cell_is_a_row_error_not_a_crash(value: float) -> None:
+    """Found by the hypothesis test above: int(inf) raised OverflowError in the cell reader."""
+    row = corpus.source(1).rows[0]
+    cells: list[Any] = list(row)
+    cells[HEADER.index("ห้อง")] = value
+    parsed, errors = parse_row(cells, 2, as_of=dt.date(2021, 5, 16), today=dt.date(2022, 4, 20))
+    assert parsed is None and errors
+    assert errors[0].column == "ห้อง"
+
+
 def test_stats_moved_by_the_import_equal_a_rebuild(
     world: World, src: corpus.Source, tmp_path: Path
 ) -> None:

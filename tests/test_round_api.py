@@ -72,7 +72,9 @@ def test_area_dashboard_is_scoped(world: World, ready: Round) -> None:
     rows = _api(world, "area_a").get(f"/api/v1/rounds/{ready.pk}/areas/1001").json()
     assert [r["school_code"] for r in rows] == ["10010001", "10010002"]
     assert rows[0]["state"] == "ready"
-    assert _api(world, "area_a").get(f"/api/v1/rounds/{ready.pk}/areas/4201").json() == []
+    other = _api(world, "area_a").get(f"/api/v1/rounds/{ready.pk}/areas/4201")
+    assert other.status_code == 403  # another area's dashboard is refused (issue 9)
+    assert other.json()["code"] == "not_in_scope"
 
 
 def test_calendar_edit_is_obec_only_and_checked(world: World, ready: Round) -> None:

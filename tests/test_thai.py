@@ -116,3 +116,52 @@ def test_thai_collation_orders_like_a_dictionary() -> None:
 
 def test_collation_key_is_ascii() -> None:
     assert collation_key("เด็กชาย สมชาย").isascii()
+
+
+# --- issue 9: the validators never crash (anything in -> a value or a DmcError) ------------------
+
+ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.decimals(allow_nan=True),
+    st.dates(),
+    st.datetimes(),
+    st.text(max_size=40),
+    st.text(alphabet="๐๑๒๓๔๕๖๗๘๙0123456789/-.,: eE+", max_size=24),
+)
+
+
+@given(ANYTHING)
+def test_parse_date_answers_a_date_or_a_dmc_error(raw: object) -> None:
+    try:
+        value: object = parse_date(raw, field="birth_date")
+    except DmcError as exc:
+        value = exc
+    if isinstance(value, DmcError):
+        assert value.code in (ErrorCode.DATE_FORMAT, ErrorCode.DATE_RANGE, ErrorCode.REQUIRED)
+        assert value.message
+    else:
+        assert isinstance(value, dt.date)
+
+
+@given(ANYTHING)
+def test_parse_decimal_answers_a_bounded_number_or_a_dmc_error(raw: object) -> None:
+    try:
+        value: object = parse_decimal(raw, field="weight_kg")
+    except DmcError as exc:
+        value = exc
+    if isinstance(value, DmcError):
+        assert value.message
+    else:
+        assert value is None or isinstance(value, Decimal)
+        assert value is None or (value.is_finite() and value == value.quantize(Decimal("0.1")))
+
+
+@given(ANYTHING)
+def test_clean_text_is_idempotent_text(raw: object) -> None:
+    once = clean_text(raw)
+    assert isinstance(once, str)
+    assert clean_text(once) == once
+    assert "\x00" not in once

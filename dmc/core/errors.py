@@ -112,6 +112,9 @@ class ErrorCode(StrEnum):
     SCHOOL_UNKNOWN = "school_unknown"
     DUPLICATE_IN_FILE = "duplicate_in_file"
     BATCH_FILE_MISMATCH = "batch_file_mismatch"
+    # issue 9 (reliability): the database cannot be reached
+    DB_UNAVAILABLE = "db_unavailable"
+    CSRF_FAILED = "csrf_failed"
     # nutrition, per-head budget, certificate (issue 7)
     NUTRITION_REFERENCE_INVALID = "nutrition_reference_invalid"
     NUTRITION_REFERENCE_UNKNOWN = "nutrition_reference_unknown"
@@ -521,6 +524,19 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         " (ในไฟล์: {file}, ในระบบ: {current})",
         "The 3.1.8 flag is set in the 3.1.8 menu only, not by an import (file: {file}, system:"
         " {current})",
+    ),
+    # issue 9 (reliability)
+    ErrorCode.CSRF_FAILED: (
+        "คำขอนี้ไม่มีรหัสยืนยันความปลอดภัยของฟอร์ม (CSRF) ที่ถูกต้อง กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง"
+        " (โปรแกรมที่เรียก API ให้ใช้ Authorization: Bearer แทนคุกกี้)",
+        "This request lacks a valid form security token (CSRF); reload the page and try again"
+        " (programs calling the API should use Authorization: Bearer instead of the cookie)",
+    ),
+    ErrorCode.DB_UNAVAILABLE: (
+        "ระบบฐานข้อมูลไม่พร้อมให้บริการชั่วคราว ข้อมูลที่บันทึกสำเร็จแล้วไม่สูญหาย"
+        " กรุณาลองใหม่ในอีก {retry_after} วินาที (รายการที่ไม่ได้รับการยืนยันว่าบันทึกแล้ว ให้ทำซ้ำ)",
+        "The database is temporarily unavailable. Nothing already saved is lost; please try again"
+        " in {retry_after} seconds (repeat anything that was not confirmed as saved)",
     ),
     # nutrition, per-head budget, certificate (issue 7)
     ErrorCode.NUTRITION_REFERENCE_INVALID: (

@@ -36,7 +36,7 @@ def _clean(raw: object) -> str:
         return ""
     if isinstance(raw, float):
         # A spreadsheet turned the ID into a number; a float keeps 13 digits exactly.
-        return f"{raw:.0f}" if raw == int(raw) else str(raw)
+        return f"{raw:.0f}" if raw.is_integer() else str(raw)  # inf/nan: their text, refused
     if isinstance(raw, int):
         return str(raw)
     text = to_arabic_digits(str(raw)).strip()

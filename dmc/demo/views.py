@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from dmc.accounts.web import actor_required
 from dmc.core import clock
@@ -38,7 +39,10 @@ def clock_view(request: HttpRequest) -> HttpResponse:
             error = exc.message if isinstance(exc, DmcError) else str(exc)
         else:
             clock.set_clock(at)
-            return redirect(request.POST.get("next") or "home")
+            nxt = request.POST.get("next") or ""
+            if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+                nxt = "home"  # never an open redirect to another site
+            return redirect(nxt)
     presets = []
     for value, th, en in PRESETS:
         d, t = value.split(" ")

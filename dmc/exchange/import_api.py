@@ -161,7 +161,7 @@ def import_create(
 
 @router.get(
     "/{import_id}/quarantine.xlsx",
-    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="The refused rows of an import as XLSX (DMC's 39 columns + the errors in Thai)",
     description="Only for the user who uploaded the file (404 for anyone else). The rows are"
     " written as text, formula-neutralised, with the error column and the original row number"

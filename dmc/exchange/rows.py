@@ -9,6 +9,7 @@ and returns ``None`` for the row when anything is wrong. Nothing here touches th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -137,7 +138,7 @@ def _cell(values: Sequence[object], column: str) -> object:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value == int(value):
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
         value = int(value)  # a spreadsheet number such as 12.0
     return clean_text(value)
 

@@ -19,7 +19,6 @@ from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round
 from dmc.schools import selectors as school_selectors
-from dmc.schools.models import AreaOffice
 
 router = Router(tags=["rounds"])
 RoundId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -306,9 +305,7 @@ def acknowledge(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict
 def area_dashboard(request: HttpRequest, round_id: RoundId, area_code: str) -> list[Any]:
     actor = api_actor(request)
     r = _round(round_id)
-    area = AreaOffice.objects.filter(code=area_code).first()
-    if area is None:
-        raise not_found()
+    area = school_selectors.area_get(actor=actor, code=area_code)  # another area's: 403
     schools = list(school_selectors.school_list(actor=actor, area_code=area.code))
     return [progress_out(p, r) for p in selectors.area_progress(schools, r)]
 

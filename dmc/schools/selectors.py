@@ -35,6 +35,17 @@ def school_get(*, actor: Actor, smis_code: str) -> School:
     return school
 
 
+def area_get(*, actor: Actor, code: str) -> AreaOffice:
+    """Raises NOT_FOUND for an unknown area code and NOT_IN_SCOPE (403) for an area other than
+    the actor's own (OBEC sees every area; area codes are public)."""
+    area = AreaOffice.objects.filter(code=code).first()
+    if area is None:
+        raise not_found()
+    if not actor.is_obec and area.pk != actor.area_id:
+        raise not_in_scope()
+    return area
+
+
 def area_list(*, actor: Actor) -> QuerySet[AreaOffice]:
     qs = AreaOffice.objects.all()
     if not actor.is_obec:

@@ -58,6 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @actor_required
 def area_schools(request: HttpRequest, code: str) -> HttpResponse:
     actor = actor_of(request)
+    selectors.area_get(actor=actor, code=code)  # another area's list: 403, an unknown one: 404
     year = round_selectors.current_year(clock.now())
     schools = selectors.school_list(actor=actor, area_code=code).annotate(
         students=Count(

@@ -14,12 +14,13 @@ from dmc.accounts.web import actor_of, actor_required, own_school_code
 from dmc.cases import services as cases
 from dmc.core import clock
 from dmc.core.codes import CODES, GRADES, TITLES
-from dmc.core.errors import Collector, DmcError
+from dmc.core.errors import Collector, DmcError, not_found
 from dmc.core.i18n import tr
 from dmc.core.normalize import parse_date, parse_decimal
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.students import movements, selectors, services
+from dmc.students.models import Enrolment
 
 
 def _school(request: HttpRequest) -> Any:
@@ -268,7 +269,10 @@ def student_bulk(request: HttpRequest, smis_code: str) -> HttpResponse:
     school = school_selectors.school_get(actor=actor, smis_code=smis_code)
     if request.method != "POST":
         return redirect("student-list", smis_code=school.smis_code)
-    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+    posted = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+    # only this list's students: an id of another school's student is refused, even for OBEC
+    ids = list(Enrolment.objects.filter(pk__in=posted, school=school).values_list("pk", flat=True))
+    outside = [(i, "not_found", not_found().message) for i in posted if i not in set(ids)]
     action = request.POST.get("action", "")
     try:
         if action == "withdraw":
@@ -292,5 +296,8 @@ def student_bulk(request: HttpRequest, smis_code: str) -> HttpResponse:
     except DmcError as exc:
         request.session["dmc_bulk"] = {"error": exc.message}
     else:
-        request.session["dmc_bulk"] = {"done": len(result.done), "refused": result.refused}
+        request.session["dmc_bulk"] = {
+            "done": len(result.done),
+            "refused": result.refused + outside,
+        }
     return redirect("student-list", smis_code=school.smis_code)
