@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from dmc.nutrition.rules import Band
+from dmc.reports.charts import svg_frame
 
 # one colour per band position: thin/short (orange-red) .. normal (green) .. obese/tall (purple)
 WEIGHT_COLOURS = ("#d9534f", "#f0ad4e", "#5cb85c", "#9ccc65", "#ab47bc", "#6a1b9a", "#9e9e9e")
@@ -21,12 +22,7 @@ def stacked_bar(
     width, bar_h, legend_row = 640, 28, 20
     total = sum(counts[b.key] for b in bands)
     height = 30 + bar_h + 10 + legend_row * ((len(bands) + 2) // 3)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'aria-label="{escape(title)}">',
-        f'<text x="0" y="18" font-size="15" font-weight="bold">{escape(title)}</text>',
-    ]
+    parts = [f'<text x="0" y="18" font-size="15" font-weight="bold">{escape(title)}</text>']
     x = 0.0
     for band, colour in zip(bands, colours, strict=False):
         n = counts[band.key]
@@ -55,5 +51,5 @@ def stacked_bar(
             f'<text x="{lx + 16:.0f}" y="{ly + 11:.0f}" font-size="13">'
             f"{escape(label)} {n}{pct}</text>"
         )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every text part is escaped above
+    desc = ", ".join(f"{b.th if lang == 'th' else b.en} {counts[b.key]}" for b in bands)
+    return svg_frame(f"nutrition-{bands[0].key}", title, desc, width, height, parts)
