@@ -1038,6 +1038,39 @@ DISCLOSES = {"POST students/transfer-in/"}
 #: writes that are not audited (they change no record): session, language, tokens
 NO_AUDIT = {"POST logout/", "POST lang/"}
 
+# issue 7: reports (totals, drill-down, progress, summary, background jobs). Areas see the national
+# table (other areas' small cells suppressed) but drill only into their own schools.
+STAFF_403 = {"officer": "403", "director": "403", "area": "ok", "obec": "ok"}
+AREA_ONLY = {"officer": "403", "director": "403", "area": "ok ok 403", "obec": "ok"}
+NO_JOB = {"officer": "404", "director": "404", "area": "404", "obec": "404"}
+web("GET reports/", "/reports/", **ALL_OK)
+web("GET reports/nation/", "/reports/nation/", **STAFF_403)
+web("GET reports/nation/cell/", "/reports/nation/cell/?grade=05&sex=M",
+    officer="403", director="403", area="403", obec="ok")  # fmt: skip
+web("GET reports/areas/<str:code>/", "/reports/areas/{area}/", **AREA_ONLY)
+web("GET reports/areas/<str:code>/cell/", "/reports/areas/{area}/cell/?grade=05&sex=M", **AREA_ONLY)
+web("GET reports/schools/<str:smis_code>/", "/reports/schools/{smis}/", **SCHOOL_READ_403)
+web("GET reports/schools/<str:smis_code>/students/",
+    "/reports/schools/{smis}/students/?grade=05&sex=M&purpose_code=01",
+    **SCHOOL_READ_403)  # fmt: skip
+web("GET reports/progress/", "/reports/progress/?round={round}", **STAFF_403)
+web("GET reports/summary/", "/reports/summary/", **ALL_OK)
+web("POST reports/jobs/", "/reports/jobs/", {"year": "2564"}, **STAFF_403)
+web("GET reports/jobs/<int:job_id>/", "/reports/jobs/999999/", **NO_JOB)
+web("GET reports/jobs/<int:job_id>/download/", "/reports/jobs/999999/download/", **NO_JOB)
+api_op("GET /api/v1/reports/totals/nation", "/api/v1/reports/totals/nation", **STAFF_403)
+api_op("GET /api/v1/reports/totals/areas/{code}",
+       "/api/v1/reports/totals/areas/{area}", **AREA_ONLY)  # fmt: skip
+api_op("GET /api/v1/reports/totals/schools/{smis_code}",
+       "/api/v1/reports/totals/schools/{smis}", **SCHOOL_READ_403)  # fmt: skip
+api_op("GET /api/v1/reports/students/{smis_code}",
+       "/api/v1/reports/students/{smis}?grade=05&sex=M&purpose_code=01",
+       **SCHOOL_READ_403)  # fmt: skip
+api_op("GET /api/v1/reports/progress/{round_id}", "/api/v1/reports/progress/{round}", **STAFF_403)
+api_op("POST /api/v1/reports/jobs", "/api/v1/reports/jobs", {"year": 2564}, **STAFF_403)
+api_op("GET /api/v1/reports/jobs/{job_id}", "/api/v1/reports/jobs/999999", **NO_JOB)
+api_op("GET /api/v1/reports/jobs/{job_id}/file", "/api/v1/reports/jobs/999999/file", **NO_JOB)
+
 # --- enumerating the endpoints -------------------------------------------------------------------
 
 
