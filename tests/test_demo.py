@@ -205,7 +205,9 @@ def test_set_clock_moves_the_server_clock_on_commit(
     try:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             loader.load_demo(schools=2, students=40, areas=2)
-        assert len(callbacks) == 1
+        # the clock is set once, after the commit (other on-commit work, e.g. the report
+        # roll-up's compaction, may be queued too)
+        assert len([c for c in callbacks if "load_demo" in c.__qualname__]) == 1
         clock.invalidate_cache()
         drift = abs((clock.now() - loader.DEMO_CLOCK).total_seconds())
         assert drift < 60
