@@ -328,3 +328,26 @@ def test_pages_for_each_role(world: World, client: Client, monkeypatch: pytest.M
         page = client.get(f"/yearend/rollover/?year={YEAR}").content.decode()
     assert 'data-state="done"' in page
     assert Enrolment.objects.filter(academic_year=YEAR + 1).count() == 1  # ป.6 graduates leave
+
+
+def test_the_grid_can_be_done_in_several_sittings_but_never_blanked(
+    world: World, client: Client
+) -> None:
+    from tests.conftest import login
+
+    a = world.add_student(grade="06", year_result="fail", first_name="หนึ่ง")
+    b = world.add_student(grade="06", year_result="fail", first_name="สอง")
+    Enrolment.objects.filter(pk__in=[a.pk, b.pk]).update(failed_evaluations="")
+    login(client, world.users["officer_a1"])
+    url = "/yearend/3.2.2.1/?grade=06&room=1"
+    a_version = Enrolment.objects.get(pk=a.pk).version
+    b_version = Enrolment.objects.get(pk=b.pk).version
+    # only the first repeater today: the second row is left empty, nothing recorded for it yet
+    r = client.post(url, {f"v_{a.pk}": a_version, f"e_{a.pk}": ["2"], f"v_{b.pk}": b_version})
+    assert r.status_code == 302
+    assert Enrolment.objects.get(pk=a.pk).failed_evaluations == "2"
+    assert Enrolment.objects.get(pk=b.pk).failed_evaluations == ""
+    # unticking everything for the first one tries to blank a recorded answer: refused
+    r = client.post(url, {f"v_{a.pk}": a_version + 1, f"v_{b.pk}": b_version})
+    assert r.status_code == 400 and "ห้ามเว้นว่าง" in r.content.decode()
+    assert Enrolment.objects.get(pk=a.pk).failed_evaluations == "2"

@@ -74,9 +74,13 @@ def yearend_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _entries_from_post(menu: str, post: Any, ids: list[int]) -> list[services.Entry]:
+def _entries_from_post(menu: str, post: Any, students: list[Any]) -> list[services.Entry]:
+    """The grid's rows as step entries. A row left empty that has nothing recorded yet is not
+    entered (the class can be done in several sittings); emptying a recorded answer is sent,
+    and refused (evaluations and destinations are never blank)."""
     entries = []
-    for pk in ids:
+    for e in students:
+        pk = e.pk
         version = post.get(f"v_{pk}", "")
         common: dict[str, Any] = {"version": int(version) if version.isdigit() else None}
         if menu == "3.2.2":
@@ -85,9 +89,15 @@ def _entries_from_post(menu: str, post: Any, ids: list[int]) -> list[services.En
                 continue  # left blank: not entered yet
             entries.append(services.Entry(pk, result, years, **common))
         elif menu == "3.2.2.1":
-            entries.append(services.Entry(pk, failed_evaluations=post.getlist(f"e_{pk}"), **common))
+            codes = post.getlist(f"e_{pk}")
+            if not codes and not e.failed_evaluations:
+                continue
+            entries.append(services.Entry(pk, failed_evaluations=codes, **common))
         else:
-            entries.append(services.Entry(pk, destination=post.get(f"d_{pk}", ""), **common))
+            destination = post.get(f"d_{pk}", "")
+            if not destination and not e.destination:
+                continue
+            entries.append(services.Entry(pk, destination=destination, **common))
     return entries
 
 
@@ -123,8 +133,7 @@ def yearend_grid(request: HttpRequest, menu: str) -> HttpResponse:
     posted: dict[str, Any] = {}
     if request.method == "POST":
         actor.require_role(Role.SCHOOL_OFFICER, Role.OBEC_ADMIN)
-        ids = [e.pk for e in students]
-        entries = _entries_from_post(menu, request.POST, ids)
+        entries = _entries_from_post(menu, request.POST, students)
         posted = {k: request.POST.getlist(k) for k in request.POST}
         try:
             outcome = services.record_step(
