@@ -633,33 +633,7 @@ def _refresh_stats(
 
 def _evaluate_again(enrolment_ids: list[int], year: int, as_of: dt.date, year_end: bool) -> None:
     enrolments = list(Enrolment.objects.filter(pk__in=enrolment_ids).select_related("person"))
-    notes: dict[int, set[str]] = {}
-    for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=enrolment_ids).values_list(
-        "enrolment_id", "check_key"
-    ):
-        notes.setdefault(enrolment_id, set()).add(key)
-    previous = dict(
-        Enrolment.objects.filter(
-            person_id__in=[e.person_id for e in enrolments], academic_year=year - 1
-        )
-        .exclude(height_cm=None)
-        .order_by("id")  # the latest record wins, as in stats.rebuild
-        .values_list("person_id", "height_cm")
-    )
-    changed = []
-    for e in enrolments:
-        text, is_counted = stats.evaluate(
-            e,
-            e.person,
-            as_of=as_of,
-            previous_height=previous.get(e.person_id),
-            explained=notes.get(e.pk, set()),
-            year_end=year_end,
-        )
-        if (text, is_counted) != (e.checks, e.counted):
-            e.checks, e.counted = text, is_counted
-            changed.append(e)
-    Enrolment.objects.bulk_update(changed, ["checks", "counted"], batch_size=500)
+    stats.reevaluate(enrolments, year, as_of=as_of, year_end=year_end)
 
 
 def merge(batch: LoadBatch, result: LoadResult) -> None:

@@ -13,6 +13,7 @@ from dmc.core.errors import not_found
 from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.nutrition import selectors
 from dmc.nutrition.references import describe, schemes
+from dmc.rounds import selectors as round_selectors
 from dmc.rounds.models import Round
 from dmc.schools import selectors as school_selectors
 from dmc.schools.models import AreaOffice
@@ -26,10 +27,7 @@ class RefQuery(Schema):
 
 
 def _round(round_id: int) -> Round:
-    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
-    if r is None:
-        raise not_found()
-    return r
+    return round_selectors.round_get(round_id)
 
 
 @router.get(

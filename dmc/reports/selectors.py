@@ -541,9 +541,7 @@ class Progress:
 def progress(*, actor: Actor, round_id: int, area_code: str | None = None) -> Progress:
     """Who confirmed, certified and was acknowledged, per school (an area) or per area (OBEC),
     and how confirmations built up over the deadline day."""
-    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
-    if r is None:
-        raise not_found()
+    r = round_selectors.round_get(round_id)
     if actor.is_school:
         raise not_in_scope()
     area = None

@@ -14,7 +14,7 @@ from dmc.accounts import stepup
 from dmc.accounts.actor import api_actor
 from dmc.accounts.models import Role
 from dmc.core import clock
-from dmc.core.errors import DmcError, ErrorCode, not_found
+from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.schemas import ERRORS, MAX_ID
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round
@@ -127,10 +127,7 @@ class ReopenOut(Schema):
 
 
 def _round(round_id: int) -> Round:
-    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
-    if r is None:
-        raise not_found()
-    return r
+    return selectors.round_get(round_id)
 
 
 def _round_out(r: Round) -> dict[str, Any]:

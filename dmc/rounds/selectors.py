@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dmc.core.errors import DmcError, ErrorCode
+from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.rulebook import CHECKS, Check, Severity
 from dmc.rounds.models import MenuWindow, Round, SchoolRound, SchoolYearStats
 from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state, window_closed
@@ -78,6 +78,14 @@ def require_entry_round(year: int, now: dt.datetime, school_id: int | None = Non
     nearest = upcoming[0] if upcoming else rounds[-1]
     check_entry_open(windows(nearest), now)  # raises with that round's window
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def round_get(round_id: int) -> Round:
+    """A round with its academic year, or NOT_FOUND."""
+    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
+    if r is None:
+        raise not_found()
+    return r
 
 
 def menu_window(r: Round, menu: str, now: dt.datetime) -> MenuWindow:

@@ -265,18 +265,14 @@ def enrolments_changed(
     stats.save(update_fields=["totals", "checks", "updated_at"])
 
 
-@transaction.atomic
-def rebuild(school: School, year: int) -> SchoolYearStats:
-    """Recompute every active enrolment's checks and the school's sums from scratch."""
-    as_of = as_of_for(year)
-    year_end = year_end_due(year)
-    enrolments = list(
-        Enrolment.objects.filter(school=school, academic_year=year).select_related("person")
-    )
+def reevaluate(enrolments: list[Enrolment], year: int, *, as_of: dt.date, year_end: bool) -> None:
+    """Recompute the checks and D4 flag of these enrolments of ``year`` (persons selected),
+    with their query notes and last year's heights, and save the ones that changed."""
+    ids = [e.pk for e in enrolments]
     notes: dict[int, set[str]] = {}
-    for enrolment_id, key in QueryNote.objects.filter(
-        enrolment__school=school, enrolment__academic_year=year
-    ).values_list("enrolment_id", "check_key"):
+    for enrolment_id, key in QueryNote.objects.filter(enrolment_id__in=ids).values_list(
+        "enrolment_id", "check_key"
+    ):
         notes.setdefault(enrolment_id, set()).add(key)
     previous = dict(
         Enrolment.objects.filter(
@@ -287,7 +283,6 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
         .values_list("person_id", "height_cm")
     )
     changed = []
-    stats = SchoolYearStats(school=school, academic_year=year, as_of=as_of, totals={}, checks={})
     for e in enrolments:
         text, is_counted = evaluate(
             e,
@@ -300,8 +295,20 @@ def rebuild(school: School, year: int) -> SchoolYearStats:
         if (text, is_counted) != (e.checks, e.counted):
             e.checks, e.counted = text, is_counted
             changed.append(e)
-        _apply(stats, contribution(e, e.person.sex), +1)
     Enrolment.objects.bulk_update(changed, ["checks", "counted"], batch_size=500)
+
+
+@transaction.atomic
+def rebuild(school: School, year: int) -> SchoolYearStats:
+    """Recompute every active enrolment's checks and the school's sums from scratch."""
+    as_of = as_of_for(year)
+    enrolments = list(
+        Enrolment.objects.filter(school=school, academic_year=year).select_related("person")
+    )
+    reevaluate(enrolments, year, as_of=as_of, year_end=year_end_due(year))
+    stats = SchoolYearStats(school=school, academic_year=year, as_of=as_of, totals={}, checks={})
+    for e in enrolments:
+        _apply(stats, contribution(e, e.person.sex), +1)
     SchoolYearStats.objects.update_or_create(
         school=school,
         academic_year=year,

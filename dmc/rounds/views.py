@@ -312,9 +312,7 @@ def obec_rounds(request: HttpRequest) -> HttpResponse:
 def obec_round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
     actor = actor_of(request)
     actor.require_role(Role.OBEC_ADMIN)
-    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
-    if r is None:
-        raise not_found()
+    r = selectors.round_get(round_id)
     error, status = None, 200
     if request.method == "POST":
         try:
