@@ -128,11 +128,19 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 # issue 9: a refused CSRF check in the project's error shapes (JSON on /api/, the Thai page)
 CSRF_FAILURE_VIEW = "dmc.core.csrf.csrf_failure"
+# issue 8: each process keeps the year/round calendar this long (rounds.selectors.calendar)
+DMC_CALENDAR_CACHE_SECONDS = float(os.environ.get("DMC_CALENDAR_CACHE_SECONDS", "1"))
 # issue 9: Retry-After of the 503 answered while the database is unavailable
 DMC_RETRY_AFTER_SECONDS = int(os.environ.get("DMC_RETRY_AFTER_SECONDS", "30"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# issue 8: the user comes with the role assignment in one query (accounts/backends.py); Django's
+# own backend stays listed so that sessions made before the change stay valid
+AUTHENTICATION_BACKENDS = [
+    "dmc.accounts.backends.PreloadingBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "role-pick"
 LOGOUT_REDIRECT_URL = "login"

@@ -21,6 +21,7 @@ from dmc.core import clock
 from dmc.core.clock import bangkok
 from dmc.core.ids import check_digit
 from dmc.demo.loader import setup_calendar
+from dmc.rounds.selectors import invalidate_calendar
 from dmc.schools.models import AreaOffice, School, SchoolGrade
 from dmc.students import services as student_services
 from dmc.students.models import Enrolment
@@ -213,5 +214,7 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_clock_cache() -> Iterator[None]:
     """A test that moved the shared demo clock must not leak it into the next test."""
+    invalidate_calendar()
     yield
     clock.invalidate_cache()
+    invalidate_calendar()  # a rolled-back test's rounds must not be served to the next one

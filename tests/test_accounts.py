@@ -195,3 +195,55 @@ def test_logout_invalidates_the_session(world: World) -> None:
     assert client.get("/").status_code == 200
     client.post("/logout/")
     assert client.get("/").status_code == 302
+
+
+# --- issue 8: the user arrives with the role assignment (accounts/backends.py) -----------------
+
+
+def test_login_stores_the_preloading_backend(world: World) -> None:
+    from dmc.accounts.backends import PATH
+
+    client = Client()
+    login(client, world.users["officer_a1"])
+    assert client.session["_auth_user_backend"] == PATH
+
+
+def test_a_changed_password_ends_the_other_sessions_even_when_the_user_is_preloaded(
+    world: World,
+) -> None:
+    user = world.users["officer_a1"]
+    client = Client()
+    login(client, user)
+    assert client.get("/").status_code == 200
+    user.set_password(NEW_PASSWORD)
+    user.save(update_fields=["password"])  # elsewhere: the session hash no longer matches
+    assert client.get("/").status_code == 302
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_deactivated_user_is_logged_out_even_when_preloaded(world: World) -> None:
+    user = world.users["officer_a1"]
+    client = Client()
+    login(client, user)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert client.get("/").status_code == 302
+
+
+def test_a_revoked_role_leaves_the_user_logged_in_without_a_role(world: World) -> None:
+    user = world.users["officer_a1"]
+    client = Client()
+    login(client, user)
+    RoleAssignment.objects.filter(user=user).update(status=RoleAssignment.Status.REVOKED)
+    response = client.get("/")
+    assert response.status_code in (200, 302)
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/schools/10010001/students/").status_code in (302, 403)
+
+
+def test_a_session_made_by_djangos_own_backend_still_works(world: World) -> None:
+    client = Client()
+    login(client, world.users["officer_a1"])
+    session = client.session
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session.save()
+    assert client.get("/api/v1/me").json()["role"] == "school_officer"

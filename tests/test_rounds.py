@@ -12,7 +12,7 @@ from dmc.core.clock import bangkok
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.rounds.models import Round
 from dmc.rounds.rules import RoundState, Windows, check_entry_open, round_state
-from dmc.rounds.selectors import current_round, current_year, windows
+from dmc.rounds.selectors import current_round, current_year, round_get, rounds_of_year, windows
 from dmc.students import services
 from tests.conftest import World
 
@@ -144,3 +144,88 @@ def test_demo_clock_is_shared_through_the_database(db: None) -> None:
     finally:
         clock.set_clock(None)
     assert abs((clock.now() - dt.datetime.now(dt.UTC)).total_seconds()) < 5
+
+
+# --- the per-process calendar cache (issue 8) ---------------------------------------------------
+
+
+def _cached_rounds(settings: object) -> None:
+    settings.DMC_CALENDAR_CACHE_SECONDS = 3600  # type: ignore[attr-defined]
+
+
+def test_calendar_cache_serves_reads_without_queries(
+    world: World, settings: object, django_assert_num_queries: object
+) -> None:
+    _cached_rounds(settings)
+    now = clock.now()
+    assert current_year(now) == 2564  # loads the calendar: years + rounds
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        assert current_year(now) == 2564
+        r = current_round(2564, now)
+        assert r is not None and r.number == 3
+        assert round_get(r.pk).number == 3
+        assert [x.number for x in rounds_of_year(2564)] == [1, 2, 3]
+
+
+def test_calendar_cache_hands_out_copies(world: World, settings: object) -> None:
+    _cached_rounds(settings)
+    first = rounds_of_year(2564)[2]
+    first.closed_at = clock.now()  # a caller changing its copy ...
+    assert rounds_of_year(2564)[2].closed_at is None  # ... does not change the cache
+
+
+def test_a_saved_round_is_seen_at_once_in_this_process(world: World, settings: object) -> None:
+    _cached_rounds(settings)
+    now = clock.now()
+    r = current_round(2564, now)
+    assert r is not None and round_state(windows(r), now) == RoundState.OPEN
+    fresh = Round.objects.get(pk=r.pk)
+    fresh.closed_at = now - dt.timedelta(minutes=1)
+    fresh.save()  # the post_save signal drops the cache
+    again = current_round(2564, now)
+    assert again is not None and again.closed_at is not None
+    assert round_state(windows(again), now) == RoundState.CLOSED
+
+
+def test_a_change_from_another_process_is_seen_after_the_ttl(
+    world: World, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.DMC_CALENDAR_CACHE_SECONDS = 1  # type: ignore[attr-defined]
+    from dmc.rounds import selectors as round_selectors
+
+    t = [1000.0]
+    monkeypatch.setattr(round_selectors.time, "monotonic", lambda: t[0])
+    now = clock.now()
+    r = current_round(2564, now)
+    assert r is not None
+    # another process closes the round: no signal reaches this one
+    Round.objects.filter(pk=r.pk).update(closed_at=now - dt.timedelta(minutes=1))
+    t[0] += 0.5
+    cached = current_round(2564, now)
+    assert cached is not None and cached.closed_at is None  # within the second: the old copy
+    t[0] += 0.6
+    reloaded = current_round(2564, now)
+    assert reloaded is not None and reloaded.closed_at is not None
+
+
+def test_edits_check_the_entry_window_fresh_not_from_the_cache(
+    world: World, settings: object
+) -> None:
+    """An OBEC change to the windows made by another process a moment ago already refuses an
+    edit: ``require_entry_round`` does not trust the cache."""
+    _cached_rounds(settings)
+    enrolment = world.add_student()
+    now = clock.now()
+    assert current_round(2564, now) is not None  # the cache holds the open round
+    Round.objects.filter(academic_year__year=2564, number=3).update(
+        entry_closes_at=now - dt.timedelta(minutes=1)
+    )
+    with pytest.raises(DmcError) as exc:
+        services.student_update(
+            actor=world.actors["officer_a1"],
+            enrolment_id=enrolment.pk,
+            person_version=1,
+            enrolment_version=1,
+            changes={"weight_kg": Decimal("31.0")},
+        )
+    assert exc.value.code == ErrorCode.WINDOW_CLOSED

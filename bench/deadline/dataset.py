@@ -49,7 +49,7 @@ YEAR = loader.DEMO_YEAR
 # 30 April 2565 09:00 Bangkok: round 3's confirm window (08:00-16:30) is open
 CONFIRM_DAY = clock.bangkok(2022, 4, 30, 9, 0)
 UNUSABLE = "!bench-no-password"
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "dmc.accounts.backends.PreloadingBackend"
 
 
 PERSON_FIELDS = (

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dmc.accounts.models import ROLE_EN, SCHOOL_ROLES, Role, RoleAssignment, User
 from dmc.core.errors import DmcError, ErrorCode
+
+if TYPE_CHECKING:
+    from dmc.schools.models import School
 
 
 @dataclass(frozen=True)
@@ -15,9 +19,15 @@ class Actor:
     assignment_id: int | None
     school_id: int | None = None
     area_id: int | None = None
+    #: the own school (school roles) as loaded with the assignment, with its area: lets
+    #: ``schools.selectors.school_get`` answer for it without reading it again
+    own_school: School | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_assignment(cls, assignment: RoleAssignment) -> Actor:
+    def from_assignment(cls, assignment: RoleAssignment, *, request_scoped: bool = False) -> Actor:
+        """The actor of a role assignment. ``request_scoped``: the assignment was loaded with its
+        school and the school's area for this one request (the session or token check), so the
+        actor may carry that school (never for an actor kept longer: it would go stale)."""
         area_id = assignment.area_id
         if assignment.school is not None:
             area_id = assignment.school.area_id
@@ -27,6 +37,7 @@ class Actor:
             assignment_id=assignment.pk,
             school_id=assignment.school_id,
             area_id=area_id,
+            own_school=assignment.school if request_scoped else None,
         )
 
     @property

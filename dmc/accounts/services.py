@@ -224,7 +224,9 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
 
 def token_authenticate(secret: str) -> Actor | None:
     token = (
-        ApiToken.objects.select_related("assignment", "assignment__user", "assignment__school")
+        ApiToken.objects.select_related(
+            "assignment", "assignment__user", "assignment__school__area"
+        )
         .filter(
             key_hash=_hash(secret),
             revoked_at__isnull=True,
@@ -235,7 +237,7 @@ def token_authenticate(secret: str) -> Actor | None:
     )
     if token is None:
         return None
-    return Actor.from_assignment(token.assignment)
+    return Actor.from_assignment(token.assignment, request_scoped=True)
 
 
 @transaction.atomic

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.rulebook import CHECKS, Check, Severity
@@ -24,8 +29,70 @@ def windows(r: Round) -> Windows:
     )
 
 
-def rounds_of_year(year: int) -> list[Round]:
-    return list(Round.objects.filter(academic_year__year=year).select_related("academic_year"))
+# --- the calendar, cached per process ------------------------------------------------------------
+# Every page asks "which year, which round, in what state" (3-5 times per request before the
+# cache). The calendar (a few years x 3 rounds) changes a few times a year, by OBEC, so each
+# process keeps it for DMC_CALENDAR_CACHE_SECONDS (1 s, like the demo clock's own cache): a change
+# made in this process is seen at once (signals in apps.py drop the cache), one made in another
+# process within a second. The state of a round is still computed from the clock on every call,
+# so windows opening and closing on time are exact. Writes that must see the latest windows read
+# them fresh: ``require_entry_round`` (every edit) and the confirm/close services' own reads.
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    loaded_at: float
+    years: tuple[int, ...]  # ascending
+    rounds: dict[int, tuple[Round, ...]]  # year -> its rounds by number, with academic_year
+
+
+_calendar: _Calendar | None = None
+_calendar_lock = threading.Lock()
+
+
+def invalidate_calendar() -> None:
+    global _calendar
+    _calendar = None
+
+
+def _load_calendar() -> _Calendar:
+    from dmc.rounds.models import AcademicYear
+
+    years = tuple(AcademicYear.objects.order_by("year").values_list("year", flat=True))
+    by_year: dict[int, list[Round]] = {}
+    for r in Round.objects.select_related("academic_year"):
+        by_year.setdefault(r.academic_year.year, []).append(r)
+    return _Calendar(
+        loaded_at=time.monotonic(),
+        years=years,
+        rounds={y: tuple(rs) for y, rs in by_year.items()},
+    )
+
+
+def calendar() -> _Calendar:
+    """The process's copy of the calendar (reloaded when older than the TTL). Its Round objects
+    are shared between threads: callers get copies from ``rounds_of_year``."""
+    global _calendar
+    ttl = float(getattr(settings, "DMC_CALENDAR_CACHE_SECONDS", 0))
+    cal = _calendar
+    if cal is not None and ttl > 0 and time.monotonic() - cal.loaded_at < ttl:
+        return cal
+    with _calendar_lock:
+        cal = _calendar
+        if cal is not None and ttl > 0 and time.monotonic() - cal.loaded_at < ttl:
+            return cal
+        cal = _load_calendar()
+        if ttl > 0:
+            _calendar = cal
+        return cal
+
+
+def rounds_of_year(year: int, *, fresh: bool = False) -> list[Round]:
+    """The year's rounds by number, with their academic year. ``fresh`` reads the database (for
+    a write that must see a window OBEC changed this second); otherwise the cached calendar."""
+    if fresh:
+        return list(Round.objects.filter(academic_year__year=year).select_related("academic_year"))
+    return [copy.copy(r) for r in calendar().rounds.get(year, ())]
 
 
 def state_of(r: Round, now: dt.datetime) -> RoundState:
@@ -49,7 +116,7 @@ def require_entry_round(year: int, now: dt.datetime, school_id: int | None = Non
     Raises ROUND_NOT_FOUND when the year has no rounds, WINDOW_CLOSED (naming the nearest entry
     window), CONFIRMED_READ_ONLY.
     """
-    rounds = rounds_of_year(year)
+    rounds = rounds_of_year(year, fresh=True)
     if not rounds:
         raise DmcError(ErrorCode.ROUND_NOT_FOUND, http_status=409, year=year)
     progress = {}
@@ -81,11 +148,16 @@ def require_entry_round(year: int, now: dt.datetime, school_id: int | None = Non
 
 
 def round_get(round_id: int) -> Round:
-    """A round with its academic year, or NOT_FOUND."""
-    r = Round.objects.select_related("academic_year").filter(pk=round_id).first()
-    if r is None:
+    """A round with its academic year (from the cached calendar; the database when the round is
+    newer than the cache), or NOT_FOUND."""
+    for rounds in calendar().rounds.values():
+        for r in rounds:
+            if r.pk == round_id:
+                return copy.copy(r)
+    found = Round.objects.select_related("academic_year").filter(pk=round_id).first()
+    if found is None:
         raise not_found()
-    return r
+    return found
 
 
 def menu_window(r: Round, menu: str, now: dt.datetime) -> MenuWindow:
@@ -106,15 +178,11 @@ def menu_window(r: Round, menu: str, now: dt.datetime) -> MenuWindow:
 def current_year(now: dt.datetime) -> int | None:
     """The academic year (BE) in progress at ``now``: the latest whose first round has opened,
     else the earliest defined."""
-    from dmc.rounds.models import AcademicYear
-
-    years = list(AcademicYear.objects.order_by("year").values_list("year", flat=True))
+    cal = calendar()
+    years = cal.years
     if not years:
         return None
-    opened = set(
-        Round.objects.filter(entry_opens_at__lte=now).values_list("academic_year__year", flat=True)
-    )
-    started = [y for y in years if y in opened]
+    started = [y for y in years if any(r.entry_opens_at <= now for r in cal.rounds.get(y, ()))]
     return started[-1] if started else years[0]
 
 

@@ -28,15 +28,16 @@ def _round_for(request: HttpRequest) -> Round:
     """The round asked for (?round=id) or the current one."""
     now = clock.now()
     wanted = request.GET.get("round") or request.POST.get("round")
-    if wanted and wanted.isdigit():
-        r = Round.objects.select_related("academic_year").filter(pk=int(wanted)).first()
-        if r is not None:
-            return r
+    if wanted and wanted.isdigit() and len(wanted) < 10:
+        try:
+            return selectors.round_get(int(wanted))
+        except DmcError:
+            pass  # an unknown id: the current round, as before
     year = selectors.current_year(now)
     r = selectors.current_round(year, now) if year else None
     if r is None:
         raise not_found()
-    return Round.objects.select_related("academic_year").get(pk=r.pk)
+    return r
 
 
 def _flash(request: HttpRequest, th: str, en: str) -> None:

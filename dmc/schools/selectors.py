@@ -27,6 +27,9 @@ def school_list(*, actor: Actor, area_code: str | None = None) -> QuerySet[Schoo
 def school_get(*, actor: Actor, smis_code: str) -> School:
     """Raises NOT_FOUND for an unknown code and NOT_IN_SCOPE (403) for another unit's school:
     school codes are public, so refusing openly leaks nothing."""
+    own = actor.own_school
+    if own is not None and own.smis_code == smis_code and own.pk == actor.school_id:
+        return own  # loaded with the role assignment at the start of the request
     school = School.objects.select_related("area").filter(smis_code=smis_code).first()
     if school is None:
         raise not_found()
