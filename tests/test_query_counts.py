@@ -35,7 +35,7 @@ IN_WINDOW = bangkok(2022, 4, 30, 9, 0)  # round 3's confirm window
 BUDGETS = {
     "school_home": 4,  # session, assignment+user+school, totals, open duplicate cases
     "round_checklist": 7,
-    "area_dashboard": 9,
+    "area_dashboard": 8,
     "student_list": 5,
     "student_detail": 6,
     "api_students": 4,  # + the invalid-token throttle check (issue 9)

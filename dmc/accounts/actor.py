@@ -9,7 +9,7 @@ from dmc.accounts.models import ROLE_EN, SCHOOL_ROLES, Role, RoleAssignment, Use
 from dmc.core.errors import DmcError, ErrorCode
 
 if TYPE_CHECKING:
-    from dmc.schools.models import School
+    from dmc.schools.models import AreaOffice, School
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Actor:
     #: the own school (school roles) as loaded with the assignment, with its area: lets
     #: ``schools.selectors.school_get`` answer for it without reading it again
     own_school: School | None = field(default=None, compare=False, repr=False)
+    #: likewise the own area office (area roles)
+    own_area: AreaOffice | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_assignment(cls, assignment: RoleAssignment, *, request_scoped: bool = False) -> Actor:
@@ -38,6 +40,7 @@ class Actor:
             school_id=assignment.school_id,
             area_id=area_id,
             own_school=assignment.school if request_scoped else None,
+            own_area=assignment.area if request_scoped else None,
         )
 
     @property

@@ -152,7 +152,7 @@ def area_round(request: HttpRequest) -> HttpResponse:
     actor.require_role(Role.AREA_OFFICER, Role.OBEC_ADMIN)
     code = request.GET.get("area") or request.POST.get("area", "")
     area: AreaOffice | None = (
-        AreaOffice.objects.filter(pk=actor.area_id or 0).first()
+        school_selectors.own_area(actor)
         if actor.is_area
         else AreaOffice.objects.filter(code=code).first()
     )

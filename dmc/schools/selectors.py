@@ -49,6 +49,17 @@ def area_get(*, actor: Actor, code: str) -> AreaOffice:
     return area
 
 
+def own_area(actor: Actor) -> AreaOffice | None:
+    """The area office an area officer works for (as loaded with the role when it was), else
+    None."""
+    if not actor.is_area or actor.area_id is None:
+        return None
+    own = actor.own_area
+    if own is not None and own.pk == actor.area_id:
+        return own
+    return AreaOffice.objects.filter(pk=actor.area_id).first()
+
+
 def area_list(*, actor: Actor) -> QuerySet[AreaOffice]:
     qs = AreaOffice.objects.all()
     if not actor.is_obec:
