@@ -8,7 +8,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import translation
-from ninja import Field, File, Form, Path, Router, Schema
+from ninja import Field, File, Form, Path, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from dmc.accounts.actor import api_actor
@@ -163,7 +163,7 @@ def import_create(
             actor=actor, upload=upload, school=school, options=options
         )
         job.refresh_from_db()  # an inline run (tests) may have finished it
-        return 202, job_body(actor, job, language)
+        return Status(202, job_body(actor, job, language))
     try:
         with translation.override(language):
             result = importer.import_file(
@@ -224,7 +224,7 @@ def job_body(actor: Any, job: Job, language: str) -> dict[str, Any]:
             upload = importer.upload_get(actor=actor, upload_id=str(job.result["upload_id"]))
         except DmcError:
             upload = None  # the kept upload was deleted (KEEP_FOR)
-        data = upload.load(str(job.result["stage"])) if upload is not None else None
+        data = import_jobs.job_result(upload, job) if upload is not None else None
         if data is not None and upload is not None:
             result = result_body(upload.id, data, language)
     if job.state == Job.State.FAILED:

@@ -12,6 +12,8 @@ file's rows (0 while the file is still being read)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from dmc.accounts.actor import Actor
@@ -45,6 +47,19 @@ def enqueue_import(
         school_id=school.pk,
         area_id=school.area_id,
     )
+
+
+def job_result_path(upload: importer.Upload, job: Job) -> Path:
+    return upload.directory / f"job-{job.pk}.json"
+
+
+def job_result(upload: importer.Upload, job: Job) -> dict[str, Any] | None:
+    """The stored result of this job (beside the upload, with its per-row errors)."""
+    path = job_result_path(upload, job)
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
 
 
 def stage_of(job: Job) -> str:
@@ -81,7 +96,9 @@ def run_import(job: Job, actor: Actor, progress: queue.Progress) -> dict[str, An
         options=options,
         progress=report,
     )
-    upload.save(stage_of(job), result)
+    data = upload.save(stage_of(job), result)
+    # this job's own copy: the same upload imported with other options writes result.json too
+    importer.write_json(job_result_path(upload, job), data)
     progress.set(2 * result.rows, 2 * result.rows)
     return {
         "upload_id": upload.id,

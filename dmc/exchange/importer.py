@@ -991,7 +991,7 @@ class Upload:
     def save(self, stage: str, result: Result) -> dict[str, Any]:
         assert stage in _STAGES
         data = result_data(result)
-        _write_json(self.directory / f"{stage}.json", data)
+        write_json(self.directory / f"{stage}.json", data)
         return data
 
     def load(self, stage: str) -> dict[str, Any] | None:
@@ -1047,7 +1047,8 @@ def result_data(result: Result) -> dict[str, Any]:
     }
 
 
-def _write_json(target: Path, data: dict[str, Any]) -> None:
+def write_json(target: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (a reader sees the old file or the new one)."""
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     os.replace(tmp, target)
@@ -1140,7 +1141,7 @@ def upload_store(
         "options": {"strict": options.strict, "sat_exam": options.sat_exam},
         "created": clock.now().isoformat(),
     }
-    _write_json(directory / "meta.json", meta)
+    write_json(directory / "meta.json", meta)
     return Upload(upload_id, directory, meta)
 
 

@@ -52,4 +52,3 @@ def loop(stop: threading.Event, *, poll: float | None = None) -> None:
             stop.wait(max(poll, 5.0))
         if not worked:
             stop.wait(poll)
-    connections.close_all()
