@@ -219,7 +219,7 @@ def test_the_database_refuses_a_second_unfinished_job_with_the_key(world: World)
 
 
 def test_an_unknown_kind_is_refused_at_enqueue(world: World) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown job kind"):
         queue.enqueue(kind="nope", actor=world.actors["officer_a1"], params={})
 
 

@@ -218,7 +218,8 @@ def result_body(upload_id: str, data: dict[str, Any], language: str) -> dict[str
 
 
 def job_body(actor: Any, job: Job, language: str) -> dict[str, Any]:
-    result = error = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
     if job.state == Job.State.DONE and job.result:
         try:
             upload = importer.upload_get(actor=actor, upload_id=str(job.result["upload_id"]))
