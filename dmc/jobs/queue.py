@@ -179,12 +179,18 @@ def job_get(*, actor: Actor, job_id: int, kind: str | None = None) -> Job:
 
 
 def _abandon(now: dt.datetime) -> int:
-    """Fail the running jobs whose heartbeat stopped and that used up their attempts."""
-    return Job.objects.filter(
+    """Fail the running jobs whose heartbeat stopped and that used up their attempts (read
+    first: an idle worker's poll must not take SQLite's write lock every second)."""
+    spent = Job.objects.filter(
         state=Job.State.RUNNING,
         heartbeat_at__lt=now - stale_after(),
         attempts__gte=max_attempts(),
-    ).update(state=Job.State.FAILED, error_code=ErrorCode.JOB_ABANDONED.value, finished_at=now)
+    )
+    if not spent.exists():
+        return 0
+    return spent.update(
+        state=Job.State.FAILED, error_code=ErrorCode.JOB_ABANDONED.value, finished_at=now
+    )
 
 
 def claim(*, job_id: int | None = None) -> Job | None:
