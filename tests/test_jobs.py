@@ -563,3 +563,36 @@ def test_job_rows_hold_no_personal_data(world: World) -> None:
     for s in src.students[:5]:
         assert s.first_name not in row and s.last_name not in row
     assert not any(r[2] in row for r in src.rows[:5])  # no citizen IDs
+
+
+# --- the reports' per-school workbook on the queue -----------------------------------------------
+
+
+def test_report_workbook_runs_on_the_queue(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    from dmc.reports import jobs as report_jobs
+    from dmc.reports import selectors
+    from dmc.reports.models import ReportJob
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = report_jobs.job_start(actor=world.actors["obec"], source=selectors.Source(YEAR))
+    queued = Job.objects.get()
+    assert (queued.kind, queued.params) == ("report.schools_xlsx", {"report_job": report.pk})
+    assert ReportJob.objects.get(pk=report.pk).status == ReportJob.Status.QUEUED
+    assert worker.run_pending() == 1
+    report.refresh_from_db()
+    queued.refresh_from_db()
+    assert report.status == ReportJob.Status.DONE and report.content
+    assert queued.state == Job.State.DONE and queued.result == {
+        "report_job": report.pk,
+        "status": "done",
+    }
+    # the requester's role revoked before the worker gets to it: nothing is built
+    with django_capture_on_commit_callbacks(execute=True):
+        second = report_jobs.job_start(actor=world.actors["area_a"], source=selectors.Source(YEAR))
+    RoleAssignment.objects.filter(pk=world.actors["area_a"].assignment_id).update(status="revoked")
+    worker.run_pending()
+    second.refresh_from_db()
+    assert second.status == ReportJob.Status.QUEUED and not second.content
+    assert Job.objects.get(params={"report_job": second.pk}).error_code == "job_role_revoked"
