@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dmc.budget",  # issue 7
     "dmc.privacy",
     "dmc.reports",  # issue 7: totals, dashboards
+    "dmc.jobs",  # the background job queue (school imports on deadline day)
 ]
 
 MIDDLEWARE = [
@@ -256,3 +257,16 @@ DMC_STEP_UP_MINUTES = int(os.environ.get("DMC_STEP_UP_MINUTES", "5"))
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- the background job queue (dmc/jobs; docs/deployment.md) ------------------------------------
+# Inline: a job runs in the enqueuing thread when its transaction commits (the tests); otherwise
+# `dmc worker` processes run it (`dmc serve` starts DMC_JOB_WORKERS of them beside gunicorn).
+DMC_JOBS_INLINE = os.environ.get("DMC_JOBS_INLINE", "1" if DMC_ENV == "test" else "0") == "1"
+DMC_JOB_WORKERS = int(os.environ.get("DMC_JOB_WORKERS", "1"))
+DMC_JOB_POLL_SECONDS = float(os.environ.get("DMC_JOB_POLL_SECONDS", "1"))
+DMC_JOB_HEARTBEAT_SECONDS = float(os.environ.get("DMC_JOB_HEARTBEAT_SECONDS", "2"))
+# a running job whose heartbeat is older than this is claimed again (its worker died) ...
+DMC_JOB_STALE_SECONDS = float(os.environ.get("DMC_JOB_STALE_SECONDS", "60"))
+# ... at most this many times in all, then it fails with job_abandoned
+DMC_JOB_MAX_ATTEMPTS = int(os.environ.get("DMC_JOB_MAX_ATTEMPTS", "3"))
+DMC_JOB_RETENTION_DAYS = float(os.environ.get("DMC_JOB_RETENTION_DAYS", "7"))

@@ -77,6 +77,7 @@ urlpatterns = [
     path("yearend/rollover/", yearend.rollover_page, name="rollover"),
     path("yearend/<str:menu>/", yearend.yearend_grid, name="yearend-grid"),
     path("imports/", imports.import_upload, name="import-upload"),
+    path("imports/jobs/<int:job_id>/", imports.import_job, name="import-job"),
     path("imports/<str:upload_id>/", imports.import_preview, name="import-preview"),
     path("imports/<str:upload_id>/commit/", imports.import_commit, name="import-commit"),
     path("imports/<str:upload_id>/result/", imports.import_result, name="import-result"),

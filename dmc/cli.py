@@ -11,7 +11,8 @@ import sys
 
 OURS = {
     "demo": "load the demo data and print the demo accounts",
-    "serve": "serve the web application (gunicorn)",
+    "serve": "serve the web application (gunicorn) and its background job workers",
+    "worker": "run background jobs (school imports) from the job queue",
     "synth": "write synthetic national-shape data in the 39-column DMC format",
     "import": "import one school's 39-column student list (CSV/XLSX): check, then commit",
     "load": "national bulk loader: a 39-column file into the database (COPY + merge)",

@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -890,9 +891,13 @@ def test_web_upload_preview_commit_result(world: World, src: corpus.Source) -> N
     assert again["Location"] == preview_url
     upload_id = preview_url.strip("/").split("/")[-1]
     committed = client.post(f"/imports/{upload_id}/commit/")
-    assert committed.status_code == 302
+    assert committed.status_code == 302  # to the job's progress page (the job ran inline)
+    assert re.fullmatch(r"/imports/jobs/\d+/", committed["Location"])
     assert state()[:2] == (before[0] + 19, before[1] + 19)
-    result = client.get(committed["Location"]).content.decode()
+    progress = client.get(committed["Location"])  # done: on to the result page
+    assert progress.status_code == 302
+    assert progress["Location"] == f"/imports/{upload_id}/result/"
+    result = client.get(progress["Location"]).content.decode()
     assert "บันทึกข้อมูลแล้ว" in result and f"/imports/{upload_id}/quarantine.xlsx" in result
     q = client.get(f"/imports/{upload_id}/quarantine.xlsx")
     assert q.status_code == 200 and q["Content-Type"] == XLSX

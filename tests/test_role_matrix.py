@@ -413,6 +413,14 @@ web(
     obec="403",
 )
 web(
+    "GET imports/jobs/<int:job_id>/",
+    "/imports/jobs/999999/",
+    officer="404",
+    director="403",
+    area="403",
+    obec="403",
+)
+web(
     "GET imports/<str:upload_id>/result/",
     "/imports/{upload}/result/",
     officer="ok 404 404",
@@ -920,6 +928,8 @@ api_op(
     area="403",
     obec="noop",
 )
+api_op("GET /api/v1/imports/{job_id}", "/api/v1/imports/999999",
+       officer="404", director="404", area="404", obec="404")  # fmt: skip
 api_op(
     "GET /api/v1/imports/{import_id}/quarantine.xlsx",
     "/api/v1/imports/{upload}/quarantine.xlsx",

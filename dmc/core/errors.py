@@ -145,6 +145,10 @@ class ErrorCode(StrEnum):
     YEAR_END_STUDENT_UNKNOWN = "year_end_student_unknown"
     # issue 7: reports
     JOB_NOT_DONE = "job_not_done"
+    # the background job queue (dmc/jobs)
+    JOB_FAILED = "job_failed"
+    JOB_ABANDONED = "job_abandoned"
+    JOB_ROLE_REVOKED = "job_role_revoked"
 
 
 # code -> (Thai template, English template)
@@ -655,6 +659,22 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.JOB_NOT_DONE: (
         "รายงานยังสร้างไม่เสร็จ กรุณารอจนความคืบหน้าถึง 100% แล้วดาวน์โหลดอีกครั้ง",
         "The report is not finished yet; wait until its progress reaches 100% and download again",
+    ),
+    # the background job queue
+    ErrorCode.JOB_FAILED: (
+        "งานเบื้องหลังทำไม่สำเร็จเพราะเกิดข้อผิดพลาดในระบบ ยังไม่มีการบันทึกข้อมูลใด กรุณาส่งใหม่อีกครั้ง"
+        " หากยังไม่สำเร็จให้แจ้งผู้ดูแลระบบ",
+        "The background job failed because of a system error; nothing was saved. Send it again,"
+        " and tell the administrators if it keeps failing",
+    ),
+    ErrorCode.JOB_ABANDONED: (
+        "งานเบื้องหลังหยุดทำงานกลางคันหลายครั้ง (เครื่องให้บริการเริ่มใหม่) ระบบจึงยกเลิกงานนี้ กรุณาส่งใหม่อีกครั้ง",
+        "The background job was interrupted several times (the server restarted) and was given"
+        " up; send it again",
+    ),
+    ErrorCode.JOB_ROLE_REVOKED: (
+        "สิทธิ์ของผู้ส่งงานนี้ถูกยกเลิกก่อนที่งานจะเริ่ม ระบบจึงไม่ได้ทำงานนี้และไม่ได้บันทึกข้อมูลใด",
+        "The role of the user who sent this job was revoked before it ran; nothing was done",
     ),
 }
 

@@ -8,16 +8,18 @@ from typing import Any
 from django.http import FileResponse, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import translation
-from ninja import Field, File, Form, Path, Router, Schema
+from ninja import Field, File, Form, Path, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from dmc.accounts.actor import api_actor
 from dmc.core import clock
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.schemas import ErrorOut
-from dmc.exchange import importer
+from dmc.exchange import import_jobs, importer
 from dmc.exchange.reader import SCHOOL, too_large
 from dmc.exchange.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from dmc.jobs import queue
+from dmc.jobs.models import Job
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.schools.models import School
@@ -53,6 +55,23 @@ class ImportOut(Schema):
     round: int
 
 
+class ImportJobOut(Schema):
+    job_id: int = Field(..., description="The background job's id")
+    state: str = Field(..., description="queued, running, done or failed")
+    done: int = Field(..., description="Progress units done (rows checked, then rows written)")
+    total: int = Field(..., description="Progress units in all (0 while the file is read)")
+    percent: int
+    url: str = Field(..., description="Where to poll: GET it until state is done or failed")
+    result: ImportOut | None = Field(
+        None, description="When done: the same body as the synchronous import returns"
+    )
+    error: ErrorOut | None = Field(
+        None,
+        description="When failed: the code and message (the whole-file refusals of the"
+        " synchronous import, `job_failed`, `job_abandoned`, `job_role_revoked`)",
+    )
+
+
 _DOC = (
     "Upload one school's student list (DMC's 39 columns, CSV in UTF-8/TIS-620 or XLSX, at most"
     " 10 MB and 5,000 rows) as `multipart/form-data` with the file in `file`. Every row goes"
@@ -69,7 +88,12 @@ _DOC = (
     " `import_too_many_rows`, `import_cell_huge`, `xlsx_not_zip`, `xlsx_zip_bomb`,"
     " `xlsx_xml_entity`, `xlsx_sheet_too_big`, `xlsx_broken`; 413 `import_file_too_large`;"
     " 403 `role_not_allowed` / `not_in_scope`; 404 unknown school; 409 `window_closed`,"
-    " `confirmed_read_only` (D8), `import_round_mismatch`, `import_conflict`."
+    " `confirmed_read_only` (D8), `import_round_mismatch`, `import_conflict`.\n\n"
+    "`background=true` (for busy days): the file is kept, the role, scope and entry window are"
+    " checked, and the import is queued for a background worker: 202 with an `ImportJobOut`"
+    " whose `url` (`GET /api/v1/imports/{job_id}`) gives its progress and, when done, the same"
+    " body as above in `result`; a whole-file refusal then comes as the job's `error`. Sending"
+    " the same file with the same options while its job is unfinished returns that job."
 )
 
 
@@ -83,6 +107,7 @@ def _lang(request: HttpRequest) -> str:
     "",
     response={
         200: ImportOut,
+        202: ImportJobOut,
         400: ErrorOut,
         401: ErrorOut,
         403: ErrorOut,
@@ -106,7 +131,10 @@ def import_create(
         False,
         description="Round 3: everyone new in the file sat this year's final exam at this school",
     ),
-) -> dict[str, Any]:
+    background: bool = Form(
+        False, description="Queue the import and answer 202 at once (poll the job's url)"
+    ),
+) -> Any:
     actor = api_actor(request)
     if (file.size or 0) > (SCHOOL.max_bytes or 0):
         raise too_large(file.size or 0, SCHOOL.max_bytes or 0)
@@ -129,6 +157,13 @@ def import_create(
         options=options,
     )
     language = _lang(request)
+    if background:
+        importer.entry_round(year, None, school)  # a closed window is refused now (409)
+        job, _ = import_jobs.enqueue_import(
+            actor=actor, upload=upload, school=school, options=options
+        )
+        job.refresh_from_db()  # an inline run (tests) may have finished it
+        return Status(202, job_body(actor, job, language))
     try:
         with translation.override(language):
             result = importer.import_file(
@@ -157,6 +192,79 @@ def import_create(
         "academic_year": result.year,
         "round": result.round_number,
     }
+
+
+def result_body(upload_id: str, data: dict[str, Any], language: str) -> dict[str, Any]:
+    """The synchronous import's body from a stored result (``importer.result_data``)."""
+    key = "message_en" if language == "en" else "message_th"
+    return {
+        "rows": data["rows"],
+        "accepted": data["accepted"],
+        "rejected": data["rejected"],
+        "errors": [
+            {k: e[k] for k in ("row", "column", "value", "code")} | {"message": e[key]}
+            for e in data["errors"]
+        ],
+        "committed": data["committed"],
+        "quarantine_url": (
+            f"/api/v1/imports/{upload_id}/quarantine.xlsx" if data["rejected"] else None
+        ),
+        "id": upload_id,
+        "sha256": data["sha256"],
+        "counts": data["counts"],
+        "academic_year": data["year"],
+        "round": data["round"],
+    }
+
+
+def job_body(actor: Any, job: Job, language: str) -> dict[str, Any]:
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    if job.state == Job.State.DONE and job.result:
+        try:
+            upload = importer.upload_get(actor=actor, upload_id=str(job.result["upload_id"]))
+        except DmcError:
+            upload = None  # the kept upload was deleted (KEEP_FOR)
+        data = import_jobs.job_result(upload, job) if upload is not None else None
+        if data is not None and upload is not None:
+            result = result_body(upload.id, data, language)
+    if job.state == Job.State.FAILED:
+        try:
+            code = ErrorCode(job.error_code)
+        except ValueError:
+            code = ErrorCode.JOB_FAILED
+        stored = job.result or {}
+        message = stored.get("message_en" if language == "en" else "message_th")
+        error = {
+            "code": code.value,
+            "message": message or DmcError(code).message_in(language),
+            "fields": {},
+        }
+    return {
+        "job_id": job.pk,
+        "state": job.state,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "url": f"/api/v1/imports/{job.pk}",
+        "result": result,
+        "error": error,
+    }
+
+
+@router.get(
+    "/{job_id}",
+    response={200: ImportJobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="A background import's state, progress and, when done, its result",
+    description="Only for the user (in the same role) who queued it: 404 for anyone else and for"
+    " an unknown id. Poll until `state` is `done` (then `result` is the synchronous import's"
+    " body) or `failed` (then `error` has the code and message). Finished jobs are kept for"
+    " DMC_JOB_RETENTION_DAYS days.",
+)
+def import_job(request: HttpRequest, job_id: int = Path(..., ge=1, le=2**62)) -> dict[str, Any]:
+    actor = api_actor(request)
+    job = queue.job_get(actor=actor, job_id=job_id, kind=import_jobs.KIND)
+    return job_body(actor, job, _lang(request))
 
 
 @router.get(

@@ -1,12 +1,14 @@
-"""The school officer's import pages: upload → preview → confirm (commit) → result, and the
-quarantine download. Thin edges over ``importer``.
+"""The school officer's import pages: upload → preview → confirm (commit) → progress → result,
+and the quarantine download. Thin edges over ``importer``.
 
-The file is checked inside the upload request and committed inside the confirm request: a school
-file (≤ 5,000 rows, ≤ 10 MB) takes well under two seconds either way (2,000 rows: about half a
-second to check and a second to commit on SQLite), so no background job is needed; the form
-shows "กำลังตรวจสอบ…" / "กำลังนำเข้า…" (an htmx request indicator) while the request runs. The
-upload is kept server-side (``importer.Upload``) bound to the user and the school; the commit
-reads it again and re-checks every row against the data as it is then.
+The file is checked inside the upload request (about half a second for 2,000 rows); the commit
+is queued as a background job (``import_jobs``, run by a ``dmc worker``) so that on deadline day
+many schools committing at once do not hold the web workers: ยืนยันนำเข้า queues the job and
+sends the officer to a progress page that polls every second (htmx) and goes on to the result
+page when the job is done, or shows the refusal in Thai/English when it failed. The same file
+confirmed again while its job runs goes to that job's page. The upload is kept server-side
+(``importer.Upload``) bound to the user and the school; the commit reads it again and re-checks
+every row against the data as it is then.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from dmc.accounts.web import actor_of, actor_required, own_school_code
 from dmc.core import clock
 from dmc.core.errors import DmcError, ErrorCode
 from dmc.core.i18n import lang, tr
-from dmc.exchange import importer
+from dmc.exchange import import_jobs, importer
 from dmc.exchange.reader import SCHOOL, human_size, too_large
 from dmc.exchange.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
+from dmc.jobs import queue
+from dmc.jobs.models import Job
 from dmc.rounds import selectors as round_selectors
 from dmc.schools import selectors as school_selectors
 from dmc.schools.models import School
@@ -176,21 +180,71 @@ def import_preview(request: HttpRequest, upload_id: str) -> HttpResponse:
 @actor_required
 @require_POST
 def import_commit(request: HttpRequest, upload_id: str) -> HttpResponse:
-    """ยืนยันนำเข้า: read the kept file again and commit it (every row re-checked)."""
+    """ยืนยันนำเข้า: queue the commit of the kept file (every row re-checked by the job) and go
+    to its progress page."""
     actor, school = _officer(request)
     upload = importer.upload_get(actor=actor, upload_id=upload_id)
     if upload.meta["school_id"] != school.pk:
         raise DmcError(ErrorCode.NOT_FOUND, http_status=404)
-    result = importer.import_file(
-        actor=actor,
-        school=school,
-        year=int(upload.meta["year"]),
-        path=upload.path,
-        filename=upload.filename,
-        options=upload.options,
+    job, _ = import_jobs.enqueue_import(
+        actor=actor, upload=upload, school=school, options=upload.options
     )
-    upload.save("result", result)
-    return _go(request, reverse("import-result", args=[upload.id]))
+    return _go(request, reverse("import-job", args=[job.pk]))
+
+
+_STATE_TEXT = {
+    Job.State.QUEUED: ("รอคิวนำเข้า", "Waiting in the queue"),
+    Job.State.RUNNING: ("กำลังนำเข้า", "Importing"),
+    Job.State.DONE: ("นำเข้าเสร็จแล้ว", "Imported"),
+    Job.State.FAILED: ("นำเข้าไม่สำเร็จ", "The import failed"),
+}
+
+
+@actor_required
+def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress of a queued commit: polled every second by htmx; when the job is done the
+    officer is sent to the result page."""
+    actor, school = _officer(request)
+    job = queue.job_get(actor=actor, job_id=job_id, kind=import_jobs.KIND)
+    upload_id = str(job.params.get("upload_id", ""))
+    if job.state == Job.State.DONE:
+        return _go(request, reverse("import-result", args=[upload_id]))
+    en = lang() == "en"
+    rows = job.total // 2
+    if job.total and job.done >= rows:
+        step = tr(f"บันทึกแล้ว {job.done - rows:,} จาก {rows:,} แถว",
+                  f"{job.done - rows:,} of {rows:,} rows written")  # fmt: skip
+    elif job.total:
+        step = tr(f"ตรวจสอบแล้ว {job.done:,} จาก {rows:,} แถว",
+                  f"{job.done:,} of {rows:,} rows checked")  # fmt: skip
+    else:
+        step = tr(f"กำลังอ่านไฟล์ (อ่านแล้ว {job.done:,} แถว)",
+                  f"Reading the file ({job.done:,} rows so far)")  # fmt: skip
+    error = None
+    if job.state == Job.State.FAILED:
+        try:
+            code = ErrorCode(job.error_code)
+        except ValueError:
+            code = ErrorCode.JOB_FAILED
+        stored = job.result or {}
+        error = {
+            "code": code.value,
+            "message": stored.get("message_en" if en else "message_th")
+            or DmcError(code).message_in("en" if en else "th"),
+        }
+    context = {
+        "school": school,
+        "job": job,
+        "upload_id": upload_id,
+        "state_text": _STATE_TEXT[Job.State(job.state)][1 if en else 0],
+        "step": step,
+        "error": error,
+        "polling": job.state in (Job.State.QUEUED, Job.State.RUNNING),
+    }
+    template = (
+        "dmc/import_part_job.html" if getattr(request, "htmx", False) else "dmc/import_job.html"
+    )
+    return render(request, template, context)
 
 
 @actor_required

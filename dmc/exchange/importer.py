@@ -48,7 +48,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -88,6 +88,10 @@ from dmc.students.services import (
 
 CHUNK = 500
 ATTEMPTS = 3
+#: ``progress(stage, done, total)``: stage "check" (rows read and checked; total 0 while the file
+#: is still being read) or "write" (rows written of those that change something)
+ProgressFn = Callable[[str, int, int], None]
+PROGRESS_EVERY = 250
 YEAR_END_ROUND = 3
 #: the personal fields the file carries (disability is not one of DMC's 39 columns)
 FILE_PERSON_FIELDS = tuple(f for f in PERSON_FIELDS if f != "disability")
@@ -337,6 +341,7 @@ def read_file(
     as_of: dt.date,
     today: dt.date,
     limits: Limits = SCHOOL,
+    progress: ProgressFn | None = None,
 ) -> _Parsed:
     """Read and check every row without the database: parse, validate, file-level duplicates."""
     errors: dict[int, list[RowError]] = {}
@@ -353,6 +358,8 @@ def read_file(
         for number, raw in table:
             values = _ordered(raw, order)
             count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress("check", count, 0)
             parsed, row_errors = parse_row(values, number, as_of=as_of, today=today)
             if row_errors:
                 errors.setdefault(number, []).extend(row_errors)
@@ -390,6 +397,8 @@ def read_file(
         kind, encoding = table.kind, table.encoding
     if count == 0:
         raise DmcError(ErrorCode.IMPORT_NO_ROWS)
+    if progress is not None:
+        progress("check", count, count)
     return _Parsed(count, good, errors, kind, encoding)
 
 
@@ -574,8 +583,17 @@ def _write(
     round_number: int,
     options: Options,
     sha256: str,
+    progress: ProgressFn | None = None,
 ) -> list[AuditEvent]:
     """Apply the classified rows; returns the audit events to insert (one per change)."""
+    written = 0
+
+    def wrote(n: int) -> None:  # rows written so far (coarse: after each bulk statement)
+        nonlocal written
+        if progress is not None and n > written:
+            written = min(len(items), n)
+            progress("write", written, len(items))
+
     now = clock.now()
     today = clock.local(now).date()
     stamp = timezone.now()
@@ -606,6 +624,7 @@ def _write(
         people.append(person)
     Person.objects.bulk_create(people, batch_size=CHUNK)
     _ensure_pks(people, Person, "person_id")
+    wrote(len(people) // 2)
     created_fields = ("person_id", "id_kind", "document_type", *PERSON_FIELDS)
     for person in people:
         event("person.create", person, after=audit.snapshot(person, created_fields))
@@ -657,6 +676,7 @@ def _write(
         entering.append((it, enrolment))
     Enrolment.objects.bulk_create([e for _, e in entering], batch_size=CHUNK)
     _ensure_enrolment_pks([e for _, e in entering], school, year)
+    wrote(len(entering))
     for it, enrolment in entering:
         event("enrolment.create", enrolment, after=audit.snapshot(enrolment, _AUDIT_ENROLMENT))
         if it.kind == Kind.TRANSFER_IN:
@@ -690,6 +710,7 @@ def _write(
         Enrolment.objects.bulk_update(
             updated, sorted(enrolment_fields | {"version", "updated_at"}), batch_size=CHUNK
         )
+    wrote(len(items))
     return events
 
 
@@ -732,6 +753,7 @@ def import_file(
     round_number: int | None = None,
     options: Options = Options(),
     limits: Limits = SCHOOL,
+    progress: ProgressFn | None = None,
 ) -> Result:
     """Run the import of one school's file (see the module docstring).
 
@@ -740,6 +762,9 @@ def import_file(
     WINDOW_CLOSED, CONFIRMED_READ_ONLY, IMPORT_ROUND_MISMATCH (409), the file refusals of
     ``reader`` (400) and IMPORT_HEADER / IMPORT_NO_ROWS (400); IMPORT_CONFLICT (409) when
     concurrent writes kept breaking the commit.
+
+    ``progress`` (optional) is called with ("check", rows checked, rows or 0 while reading) and
+    ("write", rows written, rows changing) as the import goes (a background job shows it).
     """
     started = time.monotonic()
     path = Path(path)
@@ -753,6 +778,7 @@ def import_file(
         as_of=stats.as_of_for(year),
         today=clock.local(now).date(),
         limits=limits,
+        progress=progress,
     )
     result = Result(
         sha256=file_sha256(path),
@@ -766,7 +792,8 @@ def import_file(
     )
     for attempt in range(ATTEMPTS):
         try:
-            _run(parsed, result, actor=actor, school=school, year=year, options=options)
+            _run(parsed, result, actor=actor, school=school, year=year, options=options,
+                 progress=progress)  # fmt: skip
             break
         except IntegrityError as exc:  # a concurrent write won a unique index: start again
             if attempt == ATTEMPTS - 1:
@@ -777,7 +804,7 @@ def import_file(
 
 def _run(
     parsed: _Parsed, result: Result, *, actor: Actor | None, school: School, year: int,
-    options: Options,
+    options: Options, progress: ProgressFn | None = None,
 ) -> None:  # fmt: skip
     items = [_Item(row=it.row, data=it.data) for it in parsed.good]  # fresh for each attempt
     # a dry run only reads (no write lock: on SQLite a transaction would take it at BEGIN)
@@ -802,6 +829,8 @@ def _run(
         if options.dry_run or (options.strict and errors):
             return
         changing = [it for it in good if it.kind != Kind.UNCHANGED]
+        if progress is not None:
+            progress("write", 0, len(changing))
         if not changing:
             result.committed = True  # nothing to change: nothing written, no audit event
             return
@@ -819,6 +848,7 @@ def _run(
             round_number=r.number,
             options=options,
             sha256=result.sha256,
+            progress=progress,
         )
         stats.enrolments_changed(
             school.pk,
@@ -961,7 +991,7 @@ class Upload:
     def save(self, stage: str, result: Result) -> dict[str, Any]:
         assert stage in _STAGES
         data = result_data(result)
-        _write_json(self.directory / f"{stage}.json", data)
+        write_json(self.directory / f"{stage}.json", data)
         return data
 
     def load(self, stage: str) -> dict[str, Any] | None:
@@ -1017,7 +1047,8 @@ def result_data(result: Result) -> dict[str, Any]:
     }
 
 
-def _write_json(target: Path, data: dict[str, Any]) -> None:
+def write_json(target: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (a reader sees the old file or the new one)."""
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
     os.replace(tmp, target)
@@ -1085,11 +1116,14 @@ def upload_store(
         upload_id = hashlib.sha256(key).hexdigest()[:32]
         directory = root / upload_id
         directory.mkdir(exist_ok=True, mode=0o700)
-        for stale in directory.iterdir():
-            stale.unlink(missing_ok=True)
         stored_name = (
             "upload.xlsx" if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) else "upload.csv"
         )
+        # The same id is the same bytes: a job may be reading the kept file right now (the same
+        # file sent again while its import runs), so it is replaced atomically, never removed;
+        # only the previous preview/result are dropped (a new check starts).
+        for stage in _STAGES:
+            (directory / f"{stage}.json").unlink(missing_ok=True)
         os.replace(tmp, directory / stored_name)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -1107,7 +1141,7 @@ def upload_store(
         "options": {"strict": options.strict, "sat_exam": options.sat_exam},
         "created": clock.now().isoformat(),
     }
-    _write_json(directory / "meta.json", meta)
+    write_json(directory / "meta.json", meta)
     return Upload(upload_id, directory, meta)
 
 

@@ -24,7 +24,7 @@ SOURCE_DOC = (
 )
 
 
-class LineOut(Schema):
+class ReportLineOut(Schema):
     key: str
     label: str
     male: int | None
@@ -41,14 +41,14 @@ class TotalsOut(Schema):
     year: int
     source: str
     official: bool
-    grades: list[LineOut]
-    total: LineOut
-    parts: list[LineOut]
+    grades: list[ReportLineOut]
+    total: ReportLineOut
+    parts: list[ReportLineOut]
     missing: list[str]
     suppressed_cells: int
 
 
-class StudentOut(Schema):
+class ReportStudentOut(Schema):
     enrolment_id: int
     student_no: str
     person_id_masked: str
@@ -63,7 +63,7 @@ class StudentOut(Schema):
 class StudentsOut(Schema):
     school_code: str
     count: int
-    students: list[StudentOut]
+    students: list[ReportStudentOut]
 
 
 class ProgressRowOut(Schema):
@@ -75,7 +75,7 @@ class ProgressRowOut(Schema):
     acknowledged: int
 
 
-class ProgressOut(Schema):
+class ReportProgressOut(Schema):
     round_id: int
     deadline_day: dt.date
     rows: list[ProgressRowOut]
@@ -88,7 +88,7 @@ class JobIn(Schema):
     area: str | None = None
 
 
-class JobOut(Schema):
+class ReportJobOut(Schema):
     id: int
     status: str
     done: int
@@ -216,7 +216,7 @@ def students(
 
 @router.get(
     "/progress/{round_id}",
-    response={200: ProgressOut, **ERRORS},
+    response={200: ReportProgressOut, **ERRORS},
     summary="Confirmation progress",
     description="Per area (OBEC) or per school (an area office, or OBEC with `area`), and the"
     " cumulative confirmations/certifications by hour over the deadline day. 403 `not_in_scope`"
@@ -257,7 +257,7 @@ def _job(job: ReportJob) -> dict[str, Any]:
 
 @router.post(
     "/jobs",
-    response={202: JobOut, **ERRORS},
+    response={202: ReportJobOut, **ERRORS},
     summary="Build the per-school workbook",
     description="Starts the per-school totals workbook (the nation for OBEC, the own area for an"
     " area office) in the background; poll `GET /reports/jobs/{id}`. 403 `not_in_scope` for"
@@ -271,7 +271,7 @@ def job_start(request: HttpRequest, payload: JobIn) -> Status:
 
 @router.get(
     "/jobs/{job_id}",
-    response={200: JobOut, **ERRORS},
+    response={200: ReportJobOut, **ERRORS},
     summary="A workbook job's progress",
     description="404 `not_found` for another user's job.",
 )

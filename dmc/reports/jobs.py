@@ -1,20 +1,20 @@
 """Long reports in the background: the per-school national (or area) totals workbook.
 
-A ``ReportJob`` row is created by the request; after the transaction commits, a daemon worker
-thread in the same process builds the workbook in chunks, writing its progress to the row, which
-the page polls with HTMX. Limitation (documented in docs/architecture.md): the thread lives in the
-web process, so a job whose process is restarted or killed stays "running" and has to be asked for
-again (``job_get`` reports jobs older than ``STALE_AFTER`` as failed); there is no queue and no
-retry. Enough for a few reports a day; a real queue is the upgrade path.
+A ``ReportJob`` row (the report: its progress, then the workbook) is created by the request;
+after the transaction commits, a ``report.schools_xlsx`` job is queued on the job queue
+(``dmc.jobs``) and a ``dmc worker`` builds the workbook in chunks, writing its progress to the
+``ReportJob``, which the page polls with HTMX. A worker that dies mid-build leaves the queue job
+to be claimed again (``DMC_JOB_STALE_SECONDS``); ``job_get`` still reports a report unfinished
+after ``STALE_AFTER`` as failed, so a school is never left polling for ever. A revoked role
+fails the queue job before it runs (the report then stays queued until ``STALE_AFTER``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
-from django.db import close_old_connections, connections, transaction
+from django.db import transaction
 
 from dmc.accounts.actor import Actor
 from dmc.core import audit, clock
@@ -22,6 +22,8 @@ from dmc.core.codes import GRADES
 from dmc.core.errors import DmcError, ErrorCode, not_found
 from dmc.core.i18n import tr
 from dmc.exchange.xlsx import write_table
+from dmc.jobs import queue
+from dmc.jobs.models import Job
 from dmc.reports.models import ReportJob, SchoolShare
 from dmc.reports.selectors import Source, require_area
 from dmc.schools.models import AreaOffice, School
@@ -30,6 +32,7 @@ KINDS = {"schools_xlsx"}
 CHUNK = 2000
 STALE_AFTER = dt.timedelta(minutes=30)
 RUN_INLINE = False  # tests run the job in the request's thread
+QUEUE_KIND = "report.schools_xlsx"
 
 
 def job_start(*, actor: Actor, source: Source, area_code: str | None = None) -> ReportJob:
@@ -62,7 +65,7 @@ def job_start(*, actor: Actor, source: Source, area_code: str | None = None) -> 
         after={"kind": job.kind, **job.params},
         area_id=area.pk if area else None,
     )
-    transaction.on_commit(lambda: _launch(job.pk))
+    transaction.on_commit(lambda: _launch(job.pk, actor))
     return job
 
 
@@ -80,21 +83,27 @@ def job_get(*, actor: Actor, job_id: int) -> ReportJob:
     return job
 
 
-def _launch(job_id: int) -> None:
+def _launch(job_id: int, actor: Actor) -> None:
     if RUN_INLINE:
         run(job_id)
         return
-    threading.Thread(
-        target=_thread, args=(job_id,), name=f"report-job-{job_id}", daemon=True
-    ).start()
+    queue.enqueue(
+        kind=QUEUE_KIND,
+        actor=actor,
+        params={"report_job": job_id},
+        dedupe_key=f"{QUEUE_KIND}:{job_id}",
+    )
 
 
-def _thread(job_id: int) -> None:
-    close_old_connections()
-    try:
-        run(job_id)
-    finally:
-        connections.close_all()
+@queue.register(QUEUE_KIND)
+def _queued(job: Job, actor: Actor, progress: queue.Progress) -> dict[str, Any]:
+    report_id = int(job.params["report_job"])
+    run(report_id)
+    report = ReportJob.objects.filter(pk=report_id).values("status", "done", "total").first()
+    if report is None:
+        return {"report_job": report_id, "status": "gone"}
+    progress.set(report["done"], report["total"])
+    return {"report_job": report_id, "status": report["status"]}
 
 
 def run(job_id: int) -> None:

@@ -1,6 +1,7 @@
 """The school import through a real browser: a school officer uploads a file with a few bad rows,
-sees each explained in Thai, confirms the good ones, downloads the refused rows as XLSX, fixes
-them and uploads that file again; every student is then on the list.
+sees each explained in Thai, confirms the good ones (the commit is queued: the progress page
+shows the job waiting, a worker runs it, the page goes on to the result by itself), downloads the
+refused rows as XLSX, fixes them and uploads that file again; every student is then on the list.
 
 The server clock is frozen inside round 3's entry window of 2564 (``world``), so the upload form
 carries the end-of-year declaration (everyone new sat the final exam here).
@@ -17,6 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from dmc.core.models import AuditEvent
+from dmc.jobs import worker
 from dmc.students.models import Enrolment
 from tests import import_corpus as corpus
 from tests.conftest import YEAR, World
@@ -26,6 +28,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PREVIEW = re.compile(r"/imports/[0-9a-f]{32}/$")
 RESULT = re.compile(r"/imports/[0-9a-f]{32}/result/$")
+JOB = re.compile(r"/imports/jobs/\d+/$")
 # remembers, across the navigation htmx makes afterwards, whether "กำลังตรวจสอบ…" was switched
 # on while the upload was being sent
 WATCH_INDICATOR = """
@@ -49,7 +52,11 @@ def _upload(page: Page, base: str, path: Path) -> None:
 
 def _confirm(page: Page) -> None:
     page.get_by_role("button", name="ยืนยันนำเข้า").click()
-    expect(page).to_have_url(RESULT)
+    expect(page).to_have_url(JOB)  # queued: the progress page polls it
+    expect(page.locator("#import-job-state")).to_have_text("รอคิวนำเข้า")
+    expect(page.locator("#import-job progress")).to_be_visible()
+    assert worker.run_pending() == 1  # a worker runs the job
+    expect(page).to_have_url(RESULT)  # the page's next poll goes on to the result
     expect(page.locator("#import-done")).to_contain_text("บันทึกข้อมูลแล้ว")
 
 
@@ -57,6 +64,7 @@ def test_upload_see_errors_download_quarantine_fix_and_reupload(
     live_server: Any, page: Page, world: World, tmp_path: Path, settings: Any
 ) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"  # the kept uploads (the live server is a thread)
+    settings.DMC_JOBS_INLINE = False  # the commit waits in the queue until the test runs it
     base = live_server.url
     src = corpus.source(12)
     rows = src.copy_rows()
