@@ -7,7 +7,7 @@ side only; PostgreSQL's CPU is another process), wall time, and the number of SQ
 ``--cprofile KIND`` prints the top functions of that kind by cumulative time.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dmc_deadline_run \\
-      .venv/bin/python bench/deadline/profile.py [-n 200] [--cprofile web_checklist]
+      .venv/bin/python bench/deadline/cpu_profile.py [-n 200] [--cprofile web_checklist]
 """
 
 # ruff: noqa: T201, S311
