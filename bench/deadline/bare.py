@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -214,14 +215,35 @@ def error(start: Start, status: str, code: str) -> Iterable[bytes]:
     return respond(start, status, {"code": code, "message": code, "fields": {}})
 
 
+def step_up(cur: psycopg.Cursor[Any], user_id: int, password: str) -> bool:
+    """The director's password checked as Django does it (PBKDF2-SHA256 with the stored
+    iterations and salt): the same CPU as Open DMC's step-up, without Django."""
+    cur.execute("SELECT password FROM accounts_user WHERE id = %s", (user_id,))
+    row = cur.fetchone()
+    if row is None or not password:
+        return False
+    algorithm, iterations, salt, expected = [*row[0].split("$", 3), "", "", ""][:4]
+    if algorithm != "pbkdf2_sha256":
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations))
+    return hmac.compare_digest(base64.b64encode(digest).decode().strip(), expected)
+
+
 def confirm_or_certify(
-    start: Start, actor: tuple[Any, ...], round_id: int, code: str, action: str
+    start: Start,
+    actor: tuple[Any, ...],
+    round_id: int,
+    code: str,
+    action: str,
+    password: str = "",
 ) -> Iterable[bytes]:
     c = conn()
     with c.cursor() as cur:
         school = school_by_code(cur, code)
         if school is None or school[0] != actor[3]:
             return error(start, "404 Not Found", "not_found")
+        if action == "certify" and not step_up(cur, actor[1], password):
+            return error(start, "403 Forbidden", "step_up_failed")
         r = round_row(cur, round_id)
         try:
             with c.transaction():
@@ -396,7 +418,15 @@ def app(environ: dict[str, Any], start: Start) -> Iterable[bytes]:
             if m := ROUTE_API.match(path):
                 rid, code, action = int(m.group(1)), m.group(2), m.group(3)
                 if action and method == "POST":
-                    return confirm_or_certify(start, actor, rid, code, action[1:])
+                    password = ""
+                    if action == "/certify":
+                        size = int(environ.get("CONTENT_LENGTH") or 0)
+                        body = environ["wsgi.input"].read(size) if 0 < size < 4096 else b""
+                        try:
+                            password = str(json.loads(body or b"{}").get("password") or "")
+                        except ValueError:
+                            password = ""
+                    return confirm_or_certify(start, actor, rid, code, action[1:], password)
                 school = school_by_code(cur, code)
                 if school is None or school[0] != actor[3]:
                     return error(start, "404 Not Found", "not_found")

@@ -33,6 +33,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.contrib.sessions.models import Session  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -49,6 +50,10 @@ YEAR = loader.DEMO_YEAR
 # 30 April 2565 09:00 Bangkok: round 3's confirm window (08:00-16:30) is open
 CONFIRM_DAY = clock.bangkok(2022, 4, 30, 9, 0)
 UNUSABLE = "!bench-no-password"
+# certify needs the director's password with every API call (issue 9 step-up): directors get a
+# real password, hashed once with the production hasher (PBKDF2) and shared, so every certify in
+# the run pays the real check_password while the dataset build pays one hash
+DIRECTOR_PASSWORD = "bench-director-2565"  # noqa: S105
 BACKEND = "dmc.accounts.backends.PreloadingBackend"
 
 
@@ -217,10 +222,11 @@ def accounts(schools: dict[str, School]) -> dict[str, object]:
     now = clock.now()
     areas = list(AreaOffice.objects.order_by("code"))
     school_list = sorted(schools.values(), key=lambda s: s.smis_code)
+    director_hash = make_password(DIRECTOR_PASSWORD)
     users = [User(username=f"area.{a.code}", password=UNUSABLE) for a in areas]
     for s in school_list:
         users.append(User(username=f"off.{s.smis_code}", password=UNUSABLE))
-        users.append(User(username=f"dir.{s.smis_code}", password=UNUSABLE))
+        users.append(User(username=f"dir.{s.smis_code}", password=director_hash))
     users = User.objects.bulk_create(users, batch_size=5000)
     by_name = {u.username: u for u in users}
     assignments = [
@@ -299,7 +305,23 @@ def accounts(schools: dict[str, School]) -> dict[str, object]:
         for a in assignments
         if a.area_id
     ]
-    return {"round_id": r3.pk, "year": YEAR, "schools": out_schools, "areas": out_areas}
+    return {
+        "round_id": r3.pk,
+        "year": YEAR,
+        "schools": out_schools,
+        "areas": out_areas,
+        "director_password": DIRECTOR_PASSWORD,
+    }
+
+
+def director_passwords(out: Path) -> None:
+    """Give the directors of an existing seed their password (seeds built before step-up)."""
+    User.objects.filter(username__startswith="dir.").update(
+        password=make_password(DIRECTOR_PASSWORD)
+    )
+    creds = json.loads(out.read_text())
+    creds["director_password"] = DIRECTOR_PASSWORD
+    out.write_text(json.dumps(creds))
 
 
 def main() -> None:
@@ -307,7 +329,11 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--schools", type=int, default=29449)
     ap.add_argument("--students-per-school", type=int, default=8)
+    ap.add_argument("--director-passwords-only", action="store_true")
     args = ap.parse_args()
+    if args.director_passwords_only:
+        director_passwords(Path(args.out))
+        return
     t0 = time.time()
     with transaction.atomic():
         loader.setup_calendar(YEAR)

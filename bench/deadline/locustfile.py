@@ -157,13 +157,20 @@ class Deadline(User):
     # --- requests --------------------------------------------------------------------------
 
     def call(
-        self, phase: str, kind: str, method: str, path: str, planned: float, headers: dict[str, str]
+        self,
+        phase: str,
+        kind: str,
+        method: str,
+        path: str,
+        planned: float,
+        headers: dict[str, str],
+        payload: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         sent = time.monotonic()
         status, rheaders, body = 0, {}, b""
         try:
             with self.session().request(
-                method, path, headers=headers, name=kind, catch_response=True
+                method, path, headers=headers, name=kind, catch_response=True, json=payload
             ) as r:
                 status = r.status_code or 0
                 rheaders = {k.lower(): v for k, v in (r.headers or {}).items()}
@@ -215,11 +222,19 @@ class Deadline(User):
             )
 
     def _until_admitted(
-        self, phase: str, kind: str, path: str, planned: float, headers: dict[str, str]
+        self,
+        phase: str,
+        kind: str,
+        path: str,
+        planned: float,
+        headers: dict[str, str],
+        payload: dict[str, Any] | None = None,
     ) -> int:
         """Send; on 429/503 wait Retry-After (+ jitter) and press again (at most 20 times)."""
         for _ in range(20):
-            status, rheaders, _body = self.call(phase, kind, "POST", path, planned, headers)
+            status, rheaders, _body = self.call(
+                phase, kind, "POST", path, planned, headers, payload
+            )
             if status not in (429, 503):
                 return status
             gevent.sleep(float(rheaders.get("retry-after", "1")) + random.random())
@@ -240,8 +255,13 @@ class Deadline(User):
             return
         gevent.sleep(random.uniform(1, think))
         director = {"Authorization": f"Bearer {school['director_token']}"}
-        status = self._until_admitted(
-            phase, "certify", base + "/certify", time.monotonic(), director
+        status = self._until_admitted(  # the step-up password with every certify (issue 9)
+            phase,
+            "certify",
+            base + "/certify",
+            time.monotonic(),
+            director,
+            {"password": CREDS["director_password"]},
         )
         if status == 200:
             ACKED["certify"].append(school["code"])
