@@ -220,13 +220,14 @@ def area_round(request: HttpRequest) -> HttpResponse:
     summary: dict[str, int] = dict.fromkeys(selectors.SCHOOL_STATES, 0)
     for row in rows:
         summary[row.state] += 1
+    # the state's label picked here once per state, not by a loop over the states in each row
+    label = {key: tr(th, en) for key, (th, en) in selectors.SCHOOL_STATES.items()}
     ctx = {
         **_round_ctx(r),
         "area": area,
-        "rows": rows,
+        "rows": [(row, label[row.state]) for row in rows],
         "summary": [(k, selectors.SCHOOL_STATES[k], n) for k, n in summary.items()],
         "awaiting_ack": summary["certified"],
-        "states": selectors.SCHOOL_STATES,
         "error": error,
         "flash": _take_flash(request),
         "reopen_pending": ReopenRequest.objects.filter(
