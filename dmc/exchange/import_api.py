@@ -196,15 +196,11 @@ def import_create(
 
 def result_body(upload_id: str, data: dict[str, Any], language: str) -> dict[str, Any]:
     """The synchronous import's body from a stored result (``importer.result_data``)."""
-    key = "message_en" if language == "en" else "message_th"
     return {
         "rows": data["rows"],
         "accepted": data["accepted"],
         "rejected": data["rejected"],
-        "errors": [
-            {k: e[k] for k in ("row", "column", "value", "code")} | {"message": e[key]}
-            for e in data["errors"]
-        ],
+        "errors": importer.stored_error_rows(data, language),
         "committed": data["committed"],
         "quarantine_url": (
             f"/api/v1/imports/{upload_id}/quarantine.xlsx" if data["rejected"] else None
@@ -229,17 +225,8 @@ def job_body(actor: Any, job: Job, language: str) -> dict[str, Any]:
         if data is not None and upload is not None:
             result = result_body(upload.id, data, language)
     if job.state == Job.State.FAILED:
-        try:
-            code = ErrorCode(job.error_code)
-        except ValueError:
-            code = ErrorCode.JOB_FAILED
-        stored = job.result or {}
-        message = stored.get("message_en" if language == "en" else "message_th")
-        error = {
-            "code": code.value,
-            "message": message or DmcError(code).message_in(language),
-            "fields": {},
-        }
+        code, message = queue.failure(job, language)
+        error = {"code": code.value, "message": message, "fields": {}}
     return {
         "job_id": job.pk,
         "state": job.state,

@@ -142,12 +142,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 def _page_context(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
     language = lang()
-    key = "message_en" if language == "en" else "message_th"
-    rows = [
-        {"row": e["row"], "column": e["column"], "value": e["value"], "code": e["code"],
-         "message": e[key]}
-        for e in data["errors"]
-    ]  # fmt: skip
+    rows = importer.stored_error_rows(data, language)
     page = Paginator(rows, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     counts = [
         (key, importer.KIND_LABELS[key][1 if language == "en" else 0], n)
@@ -222,16 +217,8 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
                   f"Reading the file ({job.done:,} rows so far)")  # fmt: skip
     error = None
     if job.state == Job.State.FAILED:
-        try:
-            code = ErrorCode(job.error_code)
-        except ValueError:
-            code = ErrorCode.JOB_FAILED
-        stored = job.result or {}
-        error = {
-            "code": code.value,
-            "message": stored.get("message_en" if en else "message_th")
-            or DmcError(code).message_in("en" if en else "th"),
-        }
+        code, message = queue.failure(job, "en" if en else "th")
+        error = {"code": code.value, "message": message}
     context = {
         "school": school,
         "job": job,

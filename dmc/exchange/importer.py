@@ -1166,6 +1166,17 @@ def upload_get(*, actor: Actor, upload_id: str) -> Upload:
     return upload
 
 
+def stored_error_rows(data: dict[str, Any], language: str = "th") -> list[dict[str, Any]]:
+    """A stored result's errors (``result_data``) with the message in ``language``: row, column,
+    value, code, message; for the pages and the API's job result."""
+    key = "message_en" if language == "en" else "message_th"
+    return [
+        {"row": e["row"], "column": e["column"], "value": e["value"], "code": e["code"],
+         "message": e[key]}
+        for e in data["errors"]
+    ]  # fmt: skip
+
+
 def stored_errors(data: dict[str, Any], language: str = "th") -> dict[int, list[tuple[str, str]]]:
     out: dict[int, list[tuple[str, str]]] = {}
     key = "message_en" if language == "en" else "message_th"

@@ -317,6 +317,18 @@ def _fail(job: Job, progress: Progress, code: ErrorCode, exc: DmcError | None = 
     return Job.State.FAILED
 
 
+def failure(job: Job, language: str) -> tuple[ErrorCode, str]:
+    """A failed job's error code and its message in ``language``: the refusal's own message as
+    ``_fail`` stored it, else the code's (``job_failed`` for a code this version does not know)."""
+    try:
+        code = ErrorCode(job.error_code)
+    except ValueError:
+        code = ErrorCode.JOB_FAILED
+    stored = job.result or {}
+    message = stored.get("message_en" if language == "en" else "message_th")
+    return code, message or DmcError(code).message_in(language)
+
+
 def _finish(
     job: Job, *, state: str, done: int, total: int, result: Any, code: ErrorCode | None = None
 ) -> None:
