@@ -152,8 +152,16 @@ AUTH_PASSWORD_VALIDATORS = [  # Django's validators with Thai/English messages (
     {"NAME": "dmc.accounts.passwords.NotNumeric"},
     {"NAME": "dmc.accounts.passwords.NotLikeUser"},
 ]
+# Argon2id at OWASP's minimum (see Argon2idHasher); the others only verify older hashes, which are
+# rewritten as Argon2id at the next successful login
+PASSWORD_HASHERS = [
+    "dmc.accounts.passwords.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 if DMC_ENV == "test":
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 
 LANGUAGE_CODE = "th"
 LANGUAGES = [("th", "ไทย"), ("en", "English")]

@@ -247,3 +247,42 @@ def test_a_session_made_by_djangos_own_backend_still_works(world: World) -> None
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     session.save()
     assert client.get("/api/v1/me").json()["role"] == "school_officer"
+
+
+# --- issue 8: passwords are stored with Argon2id at OWASP's minimum ---------------------------
+
+
+def _production_hashers() -> list[str]:
+    from django.conf import settings
+
+    return [h for h in settings.PASSWORD_HASHERS if "MD5" not in h]
+
+
+def test_new_passwords_are_argon2id_at_owasps_minimum() -> None:
+    from django.contrib.auth.hashers import check_password, make_password
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=_production_hashers()):
+        encoded = make_password(NEW_PASSWORD)
+        assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+        assert check_password(NEW_PASSWORD, encoded)
+        assert not check_password(NEW_PASSWORD + "x", encoded)
+
+
+def test_an_old_pbkdf2_password_still_logs_in_and_is_rewritten_as_argon2id(world: World) -> None:
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.test import override_settings
+
+    user = world.users["officer_a1"]
+    with override_settings(PASSWORD_HASHERS=_production_hashers()):
+        hasher = PBKDF2PasswordHasher()
+        user.password = hasher.encode(PASSWORD, hasher.salt(), iterations=1000)
+        user.save(update_fields=["password"])
+        refused = Client().post("/login/", {"username": user.username, "password": "nope"})
+        assert refused.status_code == 401
+        user.refresh_from_db()
+        assert user.password.startswith("pbkdf2_sha256$")  # a failed login rewrites nothing
+        response = Client().post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
+import argon2
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -216,15 +217,23 @@ def error(start: Start, status: str, code: str) -> Iterable[bytes]:
 
 
 def step_up(cur: psycopg.Cursor[Any], user_id: int, password: str) -> bool:
-    """The director's password checked as Django does it (PBKDF2-SHA256 with the stored
-    iterations and salt): the same CPU as Open DMC's step-up, without Django."""
+    """The director's password checked as Django does it (Argon2id with the stored parameters,
+    or PBKDF2-SHA256 for an older hash): the same CPU as Open DMC's step-up, without Django."""
     cur.execute("SELECT password FROM accounts_user WHERE id = %s", (user_id,))
     row = cur.fetchone()
     if row is None or not password:
         return False
-    algorithm, iterations, salt, expected = [*row[0].split("$", 3), "", "", ""][:4]
+    algorithm, rest = [*row[0].split("$", 1), ""][:2]
+    if algorithm == "argon2":
+        try:
+            return argon2.low_level.verify_secret(
+                ("$" + rest).encode(), password.encode(), argon2.low_level.Type.ID
+            )
+        except argon2.exceptions.VerificationError:
+            return False
     if algorithm != "pbkdf2_sha256":
         return False
+    iterations, salt, expected = [*rest.split("$", 2), "", ""][:3]
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), int(iterations))
     return hmac.compare_digest(base64.b64encode(digest).decode().strip(), expected)
 

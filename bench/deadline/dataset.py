@@ -51,7 +51,7 @@ YEAR = loader.DEMO_YEAR
 CONFIRM_DAY = clock.bangkok(2022, 4, 30, 9, 0)
 UNUSABLE = "!bench-no-password"
 # certify needs the director's password with every API call (issue 9 step-up): directors get a
-# real password, hashed once with the production hasher (PBKDF2) and shared, so every certify in
+# real password, hashed once with the production hasher (Argon2id) and shared, so every certify in
 # the run pays the real check_password while the dataset build pays one hash
 DIRECTOR_PASSWORD = "bench-director-2565"  # noqa: S105
 BACKEND = "dmc.accounts.backends.PreloadingBackend"
@@ -315,7 +315,7 @@ def accounts(schools: dict[str, School]) -> dict[str, object]:
 
 
 def director_passwords(out: Path) -> None:
-    """Give the directors of an existing seed their password (seeds built before step-up)."""
+    """Give the directors of an existing seed their password, hashed with the current hasher."""
     User.objects.filter(username__startswith="dir.").update(
         password=make_password(DIRECTOR_PASSWORD)
     )
