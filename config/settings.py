@@ -208,6 +208,7 @@ LOGGING = {
 }
 
 DMC_STUDENT_PAGE_SIZE = 50
+DMC_AREA_PAGE_SIZE = 50  # schools per page of the area's confirmation dashboard
 
 # Case evidence (never served as public media: a scoped view streams it).
 MEDIA_ROOT = VAR_DIR / "media"

@@ -97,8 +97,10 @@ def log(msg: str) -> None:
     print(f"[dataset {time.strftime('%H:%M:%S')}] {msg}", flush=True)  # noqa: T201
 
 
-def structure(n_schools: int, per_school: int) -> tuple[list[synth.SynthSchool], dict[str, School]]:
-    areas, plan = synth.plan(n_schools, n_schools * per_school, seed=2564, areas=245)
+def structure(
+    n_schools: int, per_school: int, n_areas: int = 245
+) -> tuple[list[synth.SynthSchool], dict[str, School]]:
+    areas, plan = synth.plan(n_schools, n_schools * per_school, seed=2564, areas=n_areas)
     area_objs = AreaOffice.objects.bulk_create(
         AreaOffice(code=a.code, name=a.name, kind=a.kind, province_code=a.province_code)
         for a in areas
@@ -329,6 +331,8 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--schools", type=int, default=29449)
     ap.add_argument("--students-per-school", type=int, default=8)
+    # fewer schools with proportionally fewer areas keep a national area's ~120 schools (profiling)
+    ap.add_argument("--areas", type=int, default=245)
     ap.add_argument("--director-passwords-only", action="store_true")
     args = ap.parse_args()
     if args.director_passwords_only:
@@ -337,7 +341,7 @@ def main() -> None:
     t0 = time.time()
     with transaction.atomic():
         loader.setup_calendar(YEAR)
-        plan, schools = structure(args.schools, args.students_per_school)
+        plan, schools = structure(args.schools, args.students_per_school, args.areas)
     log(f"{len(schools)} schools in {time.time() - t0:.0f}s")
     with transaction.atomic():
         n = students(plan, schools)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -211,31 +214,70 @@ def area_round(request: HttpRequest) -> HttpResponse:
             error = exc.message if isinstance(exc, DmcError) else str(exc)
             status = exc.http_status if isinstance(exc, DmcError) else 400
         else:
-            url = reverse("area-round") + f"?round={r.pk}"
-            if actor.is_obec:
-                url += f"&area={area.code}"
-            return redirect(url)
+            # back to the same filter and page the officer acted from
+            return redirect(reverse("area-round") + "?" + _area_query(r, area, actor, request.POST))
     schools = list(school_selectors.school_list(actor=actor, area_code=area.code))
     rows = selectors.area_progress(schools, r)
     summary: dict[str, int] = dict.fromkeys(selectors.SCHOOL_STATES, 0)
     for row in rows:
         summary[row.state] += 1
+    wanted, q = _area_filter(request.GET)
+    shown = [
+        row
+        for row in rows
+        if (not wanted or row.state == wanted)
+        and (not q or q in row.school.smis_code or q.casefold() in row.school.name.casefold())
+    ]
+    # 50 schools a page: the table is most of the page's CPU on deadline day (issue 8)
+    page = Paginator(shown, settings.DMC_AREA_PAGE_SIZE).get_page(request.GET.get("page"))
     # the state's label picked here once per state, not by a loop over the states in each row
     label = {key: tr(th, en) for key, (th, en) in selectors.SCHOOL_STATES.items()}
+    now = clock.now()
     ctx = {
         **_round_ctx(r),
         "area": area,
-        "rows": [(row, label[row.state]) for row in rows],
+        "page": page,
+        "rows": [(row, label[row.state]) for row in page],
+        "state": wanted,
+        "q": q,
+        "base_query": _area_query(r, area, actor, {}),
+        "filter_query": _area_query(r, area, actor, {"state": wanted, "q": q}),
+        "total": len(rows),
         "summary": [(k, selectors.SCHOOL_STATES[k], n) for k, n in summary.items()],
         "awaiting_ack": summary["certified"],
+        "can_cancel": actor.is_area and now >= r.self_cancel_deadline,
         "error": error,
         "flash": _take_flash(request),
         "reopen_pending": ReopenRequest.objects.filter(
             round=r, school__area=area, status=ReopenRequest.Status.SUBMITTED
         ).select_related("school", "requested_by"),
-        "now": clock.now(),
+        "now": now,
     }
     return render(request, "dmc/round_area.html", ctx, status=status)
+
+
+def _area_filter(data: Any) -> tuple[str, str]:
+    """The dashboard's filter: a known school state (else all) and a search on SMIS code or name."""
+    state = str(data.get("state", ""))
+    q = " ".join(str(data.get("q", "")).split())[:100]
+    return (state if state in selectors.SCHOOL_STATES else ""), q
+
+
+def _area_query(r: Round, area: AreaOffice, actor: Any, data: Any) -> str:
+    """The dashboard's query string for this round (and area, for OBEC) with the filter and page
+    found in ``data`` (the request's GET, or a form's POST to return to where it was sent from)."""
+    state, q = _area_filter(data)
+    params: dict[str, Any] = {"round": r.pk}
+    if actor.is_obec:
+        params["area"] = area.code
+    if state:
+        params["state"] = state
+    if q:
+        params["q"] = q
+    page = str(data.get("page", ""))
+    if page.isdigit() and len(page) < 6 and page != "1":
+        params["page"] = page
+    return urlencode(params)
 
 
 # --- OBEC ----------------------------------------------------------------------------------------

@@ -235,6 +235,11 @@ def test_checklist_confirm_certify_acknowledge(
             expect(row.get_by_role("button", name="รับทราบ", exact=True)).to_have_count(0)
             expect(area.locator("ul.summary")).to_contain_text(re.compile(r"เขตรับทราบแล้ว:\s*1"))
             area.screenshot(path=str(settings.VAR_DIR / "e2e-area-dashboard.png"), full_page=True)
+            # the summary badges filter the table: only the acknowledged school is left
+            area.locator("ul.summary").get_by_role("link", name=re.compile("เขตรับทราบแล้ว")).click()
+            expect(area.locator("tbody tr")).to_have_count(1)
+            expect(area.locator(f"tr[data-school='{SMIS}']")).to_be_visible()
+            expect(area.get_by_text("แสดง 1 จาก")).to_be_visible()
     finally:
         area_ctx.close()
     sr = _progress(world)

@@ -40,6 +40,18 @@ def be_datetime(value: dt.datetime | None) -> str:
 
 
 @register.filter
+def num(value: int | None) -> str:
+    """A whole number with thousands separators (what ``intcomma`` gives for Thai and English),
+    without the localisation machinery: ~10x cheaper on tables of hundreds of rows (issue 8)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
 def mask_id(value: str) -> str:
     return mask_person_id(value or "")
 
