@@ -129,3 +129,27 @@ def test_a_school_with_nothing_to_do_gets_no_form(world: World) -> None:
     row = html[html.index('<tr data-school="10010002">') :]
     row = row[: row.index("</tr>")]
     assert "<form" not in row  # neither confirmed nor certified: no button, no form
+
+
+def test_thai_digits_in_the_search_find_the_school(world: World) -> None:
+    client = _area(world)
+    with confirm_day(11):
+        html = client.get("/area/round/", {"q": "๑๐๐๑๐๐๐๒"}).content.decode()
+    assert _rows(html) == ["10010002"]
+
+
+def test_a_refused_action_shows_the_page_it_was_sent_from(world: World) -> None:
+    client = _area(world)
+    with confirm_day(11):
+        response = client.post(
+            "/area/round/",
+            {"round": round3().pk, "school": "10010002", "action": "ack", "q": "บ้านสอง"},
+        )
+    assert response.status_code == 409  # not certified: nothing to acknowledge
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert _rows(html) == ["10010002"]  # still the search the form was sent from
+    assert (
+        SchoolRound.objects.filter(school=world.school_a2, acknowledged_at__isnull=False).count()
+        == 0
+    )

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from dmc.accounts import stepup
+from dmc.accounts.actor import Actor
 from dmc.accounts.models import Role
 from dmc.accounts.web import actor_of, actor_required, own_school_code
 from dmc.core import clock
@@ -20,6 +21,7 @@ from dmc.core.errors import DmcError, not_found
 from dmc.core.i18n import tr
 from dmc.core.normalize import parse_date
 from dmc.core.rulebook import RULES
+from dmc.core.thai import to_arabic_digits
 from dmc.rounds import selectors, services
 from dmc.rounds.models import ReopenRequest, Round, SchoolRound, Snapshot
 from dmc.rounds.rules import STATE_LABELS
@@ -221,7 +223,8 @@ def area_round(request: HttpRequest) -> HttpResponse:
     summary: dict[str, int] = dict.fromkeys(selectors.SCHOOL_STATES, 0)
     for row in rows:
         summary[row.state] += 1
-    wanted, q = _area_filter(request.GET)
+    # the filter of the page (a failed action re-renders the page the form was sent from)
+    wanted, q = _area_filter(request.POST if request.method == "POST" else request.GET)
     shown = [
         row
         for row in rows
@@ -229,7 +232,9 @@ def area_round(request: HttpRequest) -> HttpResponse:
         and (not q or q in row.school.smis_code or q.casefold() in row.school.name.casefold())
     ]
     # 50 schools a page: the table is most of the page's CPU on deadline day (issue 8)
-    page = Paginator(shown, settings.DMC_AREA_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(shown, settings.DMC_AREA_PAGE_SIZE).get_page(
+        request.POST.get("page") if request.method == "POST" else request.GET.get("page")
+    )
     # the state's label picked here once per state, not by a loop over the states in each row
     label = {key: tr(th, en) for key, (th, en) in selectors.SCHOOL_STATES.items()}
     now = clock.now()
@@ -251,7 +256,6 @@ def area_round(request: HttpRequest) -> HttpResponse:
         "reopen_pending": ReopenRequest.objects.filter(
             round=r, school__area=area, status=ReopenRequest.Status.SUBMITTED
         ).select_related("school", "requested_by"),
-        "now": now,
     }
     return render(request, "dmc/round_area.html", ctx, status=status)
 
@@ -259,11 +263,11 @@ def area_round(request: HttpRequest) -> HttpResponse:
 def _area_filter(data: Any) -> tuple[str, str]:
     """The dashboard's filter: a known school state (else all) and a search on SMIS code or name."""
     state = str(data.get("state", ""))
-    q = " ".join(str(data.get("q", "")).split())[:100]
+    q = " ".join(to_arabic_digits(str(data.get("q", ""))).split())[:100]  # ๑๐๐๑… finds 1001…
     return (state if state in selectors.SCHOOL_STATES else ""), q
 
 
-def _area_query(r: Round, area: AreaOffice, actor: Any, data: Any) -> str:
+def _area_query(r: Round, area: AreaOffice, actor: Actor, data: Any) -> str:
     """The dashboard's query string for this round (and area, for OBEC) with the filter and page
     found in ``data`` (the request's GET, or a form's POST to return to where it was sent from)."""
     state, q = _area_filter(data)
