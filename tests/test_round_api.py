@@ -77,6 +77,19 @@ def test_area_dashboard_is_scoped(world: World, ready: Round) -> None:
     assert other.json()["code"] == "not_in_scope"
 
 
+def test_area_dashboard_filters_by_state(world: World, ready: Round) -> None:
+    api = _api(world, "area_a")
+    url = f"/api/v1/rounds/{ready.pk}/areas/1001"
+    states = {r["school_code"]: r["state"] for r in api.get(url).json()}
+    assert states["10010001"] == "ready" and states["10010002"] != "ready"
+    only = api.get(url, {"state": "ready"}).json()
+    assert [r["school_code"] for r in only] == ["10010001"]
+    assert api.get(url, {"state": "certified"}).json() == []
+    wrong = api.get(url, {"state": "done"})
+    assert wrong.status_code == 422  # not a state: refused with the error shape, never ignored
+    assert wrong.json()["code"] == "validation"
+
+
 def test_calendar_edit_is_obec_only_and_checked(world: World, ready: Round) -> None:
     body = {"version": ready.version, "confirm_opens_at": "2022-04-30T17:00:00+07:00"}
     denied = _api(world, "area_a").put(

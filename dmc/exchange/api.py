@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from ninja import Field, Query, Router, Schema
 
 from dmc.accounts.actor import api_actor
-from dmc.core.schemas import ERRORS, ErrorOut
+from dmc.core.schemas import BUSY, ERRORS, ErrorOut
 from dmc.exchange import export, public, template
 from dmc.exchange.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
 
@@ -174,7 +174,7 @@ def _etag_matches(request: HttpRequest, etag: str) -> bool:
 @router.get(
     "/public/stats",
     auth=None,
-    response={200: PublicStatsOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: PublicStatsOut, 404: ErrorOut, 422: ErrorOut, **BUSY},
     summary="Public statistics of an area's schools in one round (DMC's restpublicstat shape:"
     ' per school "<level> ชาย", "<level> หญิง", "<level> ห้อง"; small cells null)',
     description=_PUBLIC_DOC,

@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 from dmc.accounts.actor import api_actor
 from dmc.core import clock
 from dmc.core.errors import DmcError, ErrorCode
-from dmc.core.schemas import ErrorOut
+from dmc.core.schemas import BUSY, ErrorOut
 from dmc.exchange import import_jobs, importer
 from dmc.exchange.reader import SCHOOL, too_large
 from dmc.exchange.xlsx import CONTENT_TYPE as XLSX_CONTENT_TYPE
@@ -115,6 +115,7 @@ def _lang(request: HttpRequest) -> str:
         409: ErrorOut,
         413: ErrorOut,
         422: ErrorOut,
+        **BUSY,
     },
     summary="Import a school's 39-column student list (CSV/XLSX): check, then commit the good rows",
     description=_DOC,
@@ -241,7 +242,7 @@ def job_body(actor: Any, job: Job, language: str) -> dict[str, Any]:
 
 @router.get(
     "/{job_id}",
-    response={200: ImportJobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: ImportJobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, **BUSY},
     summary="A background import's state, progress and, when done, its result",
     description="Only for the user (in the same role) who queued it: 404 for anyone else and for"
     " an unknown id. Poll until `state` is `done` (then `result` is the synchronous import's"
@@ -256,7 +257,7 @@ def import_job(request: HttpRequest, job_id: int = Path(..., ge=1, le=2**62)) ->
 
 @router.get(
     "/{import_id}/quarantine.xlsx",
-    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, **BUSY},
     summary="The refused rows of an import as XLSX (DMC's 39 columns + the errors in Thai)",
     description="Only for the user who uploaded the file (404 for anyone else). The rows are"
     " written as text, formula-neutralised, with the error column and the original row number"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from dmc.accounts import stepup
 from dmc.accounts.actor import api_actor
@@ -294,17 +295,29 @@ def acknowledge(request: HttpRequest, round_id: RoundId, smis_code: str) -> dict
     return _school_action(request, round_id, smis_code, services.round_acknowledge)
 
 
+# the school states of the dashboards, as an enum for the ``state`` filter's OpenAPI
+SchoolState = Enum("SchoolState", {k: k for k in selectors.SCHOOL_STATES}, type=str)  # type: ignore[misc]
+
+
 @router.get(
     "/{round_id}/areas/{area_code}",
     response={200: list[ProgressOut], **ERRORS},
-    summary="Area dashboard: every school of the area with state and checklist counts",
+    summary="Area dashboard: every school of the area with state and checklist counts"
+    " (optionally only the schools in one state, e.g. ?state=ready: still to confirm)",
 )
-def area_dashboard(request: HttpRequest, round_id: RoundId, area_code: str) -> list[Any]:
+def area_dashboard(
+    request: HttpRequest,
+    round_id: RoundId,
+    area_code: str,
+    state: Annotated[SchoolState | None, Query(description="only schools in this state")] = None,
+) -> list[Any]:
     actor = api_actor(request)
     r = _round(round_id)
     area = school_selectors.area_get(actor=actor, code=area_code)  # another area's: 403
     schools = list(school_selectors.school_list(actor=actor, area_code=area.code))
-    return [progress_out(p, r) for p in selectors.area_progress(schools, r)]
+    rows = selectors.area_progress(schools, r)
+    wanted = state.value if state is not None else None
+    return [progress_out(p, r) for p in rows if wanted is None or p.state == wanted]
 
 
 @router.post(
