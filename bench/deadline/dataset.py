@@ -5,11 +5,14 @@ rounds, a few students per school (confirm reads the maintained per-school stats
 copies the school's rows, so fewer rows make confirm cheaper than at national size: stated in
 docs/benchmarks.md), and per-school accounts: a school officer and a director per school with one
 API token each and a pre-made database session each, and one area officer per area with a
-session. No password is hashed: the users get an unusable password and the sessions are written
-directly (what ``login()`` would have stored), so the run spends nothing on PBKDF2.
+session. Nobody logs in during the run: the sessions are written directly (what ``login()`` would
+have stored). Officers have an unusable password; directors share one real password (one hash with
+the production hasher), because every certify sends it for the step-up check. Every student has a
+year result (round 3 is the end of the year, L8); the build stops if the clean-up of blocking
+students leaves fewer than 90 % of them.
 
 Usage: DATABASE_URL=postgres://…/dmc_deadline_seed python bench/deadline/dataset.py OUT.json
-       [--schools 29449] [--students-per-school 8]
+       [--schools 29449] [--students-per-school 8] [--areas 245]
 """
 
 from __future__ import annotations
