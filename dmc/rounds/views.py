@@ -223,8 +223,9 @@ def area_round(request: HttpRequest) -> HttpResponse:
     summary: dict[str, int] = dict.fromkeys(selectors.SCHOOL_STATES, 0)
     for row in rows:
         summary[row.state] += 1
-    # the filter of the page (a failed action re-renders the page the form was sent from)
-    wanted, q = _area_filter(request.POST if request.method == "POST" else request.GET)
+    # the filter and page shown (a failed action re-renders the page the form was sent from)
+    shown_for = request.POST if request.method == "POST" else request.GET
+    wanted, q = _area_filter(shown_for)
     shown = [
         row
         for row in rows
@@ -232,9 +233,7 @@ def area_round(request: HttpRequest) -> HttpResponse:
         and (not q or q in row.school.smis_code or q.casefold() in row.school.name.casefold())
     ]
     # 50 schools a page: the table is most of the page's CPU on deadline day (issue 8)
-    page = Paginator(shown, settings.DMC_AREA_PAGE_SIZE).get_page(
-        request.POST.get("page") if request.method == "POST" else request.GET.get("page")
-    )
+    page = Paginator(shown, settings.DMC_AREA_PAGE_SIZE).get_page(shown_for.get("page"))
     # the state's label picked here once per state, not by a loop over the states in each row
     label = {key: tr(th, en) for key, (th, en) in selectors.SCHOOL_STATES.items()}
     now = clock.now()
